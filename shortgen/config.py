@@ -1,0 +1,201 @@
+"""Typed configuration: presets, generation, encoder, captions, loops, and one resolved job.
+
+Every model forbids unknown keys, so a typo in a preset or job file is an error that names the key.
+Precedence is explicit and lives in :func:`merge_layers`: CLI flag > job file > preset > built-in default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shortgen.errors import ConfigError
+
+CaptionStyleName = Literal["clean", "box", "highlight", "pop"]
+CaptionPosition = Literal["top", "middle", "bottom"]
+LoopMode = Literal["none", "crossfade", "pingpong", "seamless"]
+DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
+
+HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutputSpec(Strict):
+    width: int = Field(1080, ge=64, le=4096)
+    height: int = Field(1920, ge=64, le=4096)
+    fps: int = Field(30, ge=1, le=120)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("must be even (H.264 with yuv420p needs even sizes)")
+        return v
+
+
+class DurationSpec(Strict):
+    default: float = Field(15.0, gt=0)
+    min: float = Field(10.0, gt=0)
+    max: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DurationSpec:
+        if not self.min <= self.default <= self.max:
+            raise ValueError(f"need min <= default <= max, got {self.min} <= {self.default} <= {self.max}")
+        return self
+
+
+class GenerationSpec(Strict):
+    """How the generator is driven. Sizes are checked against the backend's rules before loading."""
+
+    backend: str = "ltx"
+    model: str = "Lightricks/LTX-Video-0.9.8-13B-distilled"
+    width: int = Field(544, ge=32)
+    height: int = Field(960, ge=32)
+    steps: int = Field(8, ge=1, le=200)
+    guidance_scale: float = Field(1.0, ge=0)
+    negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
+    # Frames per model call (8k+1 for LTX) and frames shared between consecutive segments.
+    segment_frames: int = Field(121, ge=9)
+    overlap_frames: int = Field(17, ge=0)
+    device: DeviceName = "auto"
+    dtype: DtypeName = "auto"
+    low_memory: bool = False
+
+
+class EncoderSpec(Strict):
+    codec: Literal["h264"] = "h264"
+    profile: Literal["high", "main", "baseline"] = "high"
+    pix_fmt: Literal["yuv420p"] = "yuv420p"
+    crf: int = Field(20, ge=0, le=51)
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"] = "veryfast"
+    max_bitrate_kbps: int = Field(8000, ge=100)
+    bufsize_kbps: int = Field(16000, ge=100)
+    gop_seconds: float = Field(2.0, gt=0)
+    closed_gop: bool = True
+    bframes: int = Field(2, ge=0, le=16)
+    audio_codec: Literal["aac"] = "aac"
+    audio_sample_rate: Literal[44100, 48000] = 48000
+    audio_bitrate_kbps: int = Field(128, ge=32, le=512)
+    max_size_mb: float | None = Field(None, gt=0)
+
+
+class SafeZone(Strict):
+    """Margins, in output pixels, that the platform's own buttons and text cover."""
+
+    left: int = Field(65, ge=0)
+    top: int = Field(270, ge=0)
+    right: int = Field(160, ge=0)
+    bottom: int = Field(670, ge=0)
+
+
+class CaptionSpec(Strict):
+    style: CaptionStyleName = "clean"
+    position: CaptionPosition = "bottom"
+    font: str | None = None
+    font_size: int = Field(72, ge=8, le=400)
+    min_font_size: int = Field(28, ge=6, le=400)
+    max_lines: int = Field(3, ge=1, le=12)
+    color: str = "#FFFFFF"
+    accent_color: str = "#FFD400"
+    outline_color: str = "#000000"
+    outline_width: int = Field(6, ge=0, le=40)
+    shadow: bool = True
+    box_color: str = "#000000"
+    box_opacity: float = Field(0.6, ge=0, le=1)
+
+    @field_validator("color", "accent_color", "outline_color", "box_color")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not HEX_COLOR.match(v):
+            raise ValueError(f"{v!r} is not a colour; use #RRGGBB or #RRGGBBAA")
+        return v
+
+
+class LoopSpec(Strict):
+    mode: LoopMode = "none"
+    overlap_seconds: float = Field(0.5, gt=0)
+    seam_threshold: float = Field(1.5, gt=0)
+
+
+class Preset(Strict):
+    name: str
+    description: str = ""
+    output: OutputSpec = OutputSpec()
+    duration: DurationSpec = DurationSpec()
+    generation: GenerationSpec = GenerationSpec()
+    encoder: EncoderSpec = EncoderSpec()
+    safe_zone: SafeZone = SafeZone()
+    captions: CaptionSpec = CaptionSpec()
+    loop: LoopSpec = LoopSpec()
+
+    @model_validator(mode="after")
+    def _zone_fits(self) -> Preset:
+        z, o = self.safe_zone, self.output
+        if z.left + z.right >= o.width or z.top + z.bottom >= o.height:
+            raise ValueError(f"safe_zone margins leave no room inside {o.width}x{o.height}")
+        return self
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def describe_validation_error(err: ValidationError, source: str) -> str:
+    """One line naming the file, the key and what is allowed, for the first problem found."""
+    first = err.errors()[0]
+    key = _loc(first["loc"])
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    if kind == "literal_error":
+        allowed = first.get("ctx", {}).get("expected", "")
+        return f"{source}: '{key}' is {first.get('input')!r}; allowed: {allowed}"
+    if kind == "missing":
+        return f"{source}: missing required key '{key}'"
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{source}: '{key}': {msg} (got {first.get('input')!r})"
+
+
+def validate_model(model: type[BaseModel], data: Any, source: str) -> Any:
+    """Validate ``data`` into ``model``; a failure becomes a one-line :class:`ConfigError`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(data).__name__}")
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source)) from None
+
+
+def merge_layers(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Deep-merge mappings left to right; later layers win, ``None`` values mean 'not set'."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if value is None:
+                continue
+            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = merge_layers(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``'544x960'`` → ``(544, 960)``."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise ConfigError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 544x960")
+    return int(match[1]), int(match[2])
+
+
+def path_or_none(value: str | Path | None) -> Path | None:
+    return Path(value) if value else None

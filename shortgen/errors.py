@@ -1,0 +1,43 @@
+"""Errors a user can act on.
+
+Every error shortgen raises on purpose is a :class:`ShortgenError`: one line saying what is wrong and
+what to do. The CLI maps ``exit_code`` to the process exit status (2 for usage errors, 1 for failures).
+"""
+
+from __future__ import annotations
+
+
+class ShortgenError(Exception):
+    """A failure with a message meant for the user. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(ShortgenError):
+    """Bad input from the user: a flag, a file, a value out of range. Exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A preset or job file that does not validate."""
+
+
+class ModelError(ShortgenError):
+    """A model that cannot be found, loaded or run."""
+
+
+class MediaError(ShortgenError):
+    """A video, image, audio or caption file that cannot be read or written."""
+
+
+class OutputExistsError(UsageError):
+    """The output path exists and ``overwrite`` was not given."""

@@ -1,0 +1,76 @@
+"""The frame stream every stage consumes and produces.
+
+Frames are ``numpy.uint8`` arrays of shape ``(height, width, 3)`` in RGB order. A :class:`Clip` carries
+the stream's geometry and length next to a *lazy* iterator, so stages can be chained without ever
+holding the whole clip in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Frame = "np.ndarray"
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """Audio to mux with the video: a file whose first audio stream is used, from ``start`` seconds."""
+
+    path: Path
+    start: float = 0.0
+    # Seconds over which the end is crossfaded into the start when the clip loops (0 = none).
+    loop_crossfade: float = 0.0
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A lazily evaluated video: geometry, rate and length, plus a one-shot frame iterator."""
+
+    width: int
+    height: int
+    fps: Fraction
+    num_frames: int
+    frames: Iterable[Any]
+    audio: AudioSpec | None = None
+    # Free-form facts stages want to hand down (e.g. the seam score a loop stage measured).
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return float(self.num_frames / self.fps)
+
+    def with_frames(self, frames: Iterable[Any], **changes: Any) -> Clip:
+        """The same clip description with another frame iterator (and optional field changes)."""
+        return replace(self, frames=frames, **changes)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.frames)
+
+
+def map_frames(clip: Clip, fn: Callable[[Any], Any], *, width: int | None = None,
+               height: int | None = None) -> Clip:
+    """Apply ``fn`` to every frame lazily; give the new size when ``fn`` changes it."""
+    return clip.with_frames((fn(f) for f in clip.frames), width=width or clip.width,
+                            height=height or clip.height)
+
+
+def as_fraction(fps: float | int | Fraction | str) -> Fraction:
+    """A frame rate as an exact fraction (29.97 becomes 30000/1001)."""
+    if isinstance(fps, Fraction):
+        return fps
+    if isinstance(fps, str) and "/" in fps:
+        num, den = fps.split("/", 1)
+        return Fraction(int(num), int(den))
+    value = float(fps)
+    for ntsc in (23.976, 29.97, 59.94):
+        if abs(value - ntsc) < 0.01:
+            return Fraction(round(ntsc + 0.03) * 1000, 1001)
+    return Fraction(value).limit_denominator(1001)
