@@ -199,3 +199,77 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def path_or_none(value: str | Path | None) -> Path | None:
     return Path(value) if value else None
+
+
+class MakeOptions(Strict):
+    """What one ``make`` call (or one batch job) asks for. ``None`` means 'not set here'.
+
+    The same model validates CLI flags, job-file entries and Python callers' keyword arguments.
+    """
+
+    prompt: list[str] | str | None = None
+    preset: str | None = None
+    duration: float | None = Field(None, gt=0)
+    seed: int | None = Field(None, ge=0, lt=2**63)
+    fps: int | None = Field(None, ge=1, le=120)
+    # generation
+    backend: str | None = None
+    model: str | None = None
+    revision: str | None = None
+    steps: int | None = Field(None, ge=1, le=200)
+    guidance_scale: float | None = Field(None, ge=0)
+    negative_prompt: str | None = None
+    gen_size: str | None = None
+    segment_frames: int | None = Field(None, ge=9)
+    overlap_frames: int | None = Field(None, ge=0)
+    device: DeviceName | None = None
+    dtype: DtypeName | None = None
+    low_memory: bool | None = None
+    image: str | None = None
+    # post
+    upscale: Literal["lanczos", "bicubic", "bilinear", "area"] | None = None
+    loop: LoopMode | None = None
+    loop_overlap: float | None = Field(None, gt=0)
+    caption: str | None = None
+    captions: str | None = None
+    caption_style: CaptionStyleName | None = None
+    caption_position: CaptionPosition | None = None
+    font: str | None = None
+    font_size: int | None = Field(None, ge=8, le=400)
+    subtitles: Literal["burn", "soft", "both"] | None = None
+    audio: str | None = None
+    crf: int | None = Field(None, ge=0, le=51)
+    # output
+    output: str | None = None
+
+    def prompts(self) -> list[str]:
+        if self.prompt is None:
+            return []
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+
+    def preset_overrides(self) -> dict[str, Any]:
+        """The parts of these options that override preset sections, shaped like a preset."""
+        width_height: dict[str, Any] = {}
+        if self.gen_size:
+            width, height = parse_size(self.gen_size)
+            width_height = {"width": width, "height": height}
+        return {
+            "output": {"fps": self.fps},
+            "generation": {
+                "backend": self.backend, "model": self.model, "steps": self.steps,
+                "guidance_scale": self.guidance_scale, "negative_prompt": self.negative_prompt,
+                "segment_frames": self.segment_frames, "overlap_frames": self.overlap_frames,
+                "device": self.device, "dtype": self.dtype, "low_memory": self.low_memory,
+                **width_height,
+            },
+            "encoder": {"crf": self.crf},
+            "captions": {"style": self.caption_style, "position": self.caption_position,
+                         "font": self.font, "font_size": self.font_size},
+            "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
+        }
+
+
+def layered_options(*layers: MakeOptions | None) -> MakeOptions:
+    """Merge option sets; later layers win (defaults < job file < CLI flags)."""
+    dumps = [layer.model_dump(exclude_none=True) for layer in layers if layer is not None]
+    return MakeOptions.model_validate(merge_layers(*dumps))

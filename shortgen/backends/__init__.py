@@ -12,8 +12,8 @@ from importlib import import_module
 from shortgen.backends.base import (
     FrameCondition,
     GeneratorBackend,
-    LoadOptions,
     Loader,
+    LoadOptions,
     SegmentRequest,
     ShapeRules,
 )

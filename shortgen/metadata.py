@@ -1,0 +1,67 @@
+"""The sidecar ``clip.json``: everything needed to reproduce a clip."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shortgen.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from shortgen.backends import GeneratorBackend
+    from shortgen.config import Preset
+    from shortgen.pipeline import ClipResult, MakePlan
+
+SIDECAR_VERSION = 1
+PACKAGES = ("shortgen", "torch", "diffusers", "transformers", "av", "numpy", "pillow")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_suffix(".json")
+
+
+def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
+                 backend: GeneratorBackend | None, source: Path | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "shortgen_sidecar": SIDECAR_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "make" if plan else "edit",
+        "source": str(source) if source else None,
+        "result": result.to_dict(),
+        "preset": preset.model_dump(mode="json"),
+        "versions": package_versions(),
+    }
+    if plan:
+        data["prompts"] = plan.prompts
+        data["seed"] = plan.seed
+        data["options"] = plan.options.model_dump(mode="json", exclude_none=True)
+        data["plan"] = plan.to_dict()
+    if backend is not None:
+        data["model"] = backend.describe()
+    return data
+
+
+def write_sidecar(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
+                  backend: GeneratorBackend | None, source: Path | None) -> Path:
+    path = sidecar_path(result.output)
+    data = sidecar_data(result, preset=preset, plan=plan, backend=backend, source=source)
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+    return path
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))

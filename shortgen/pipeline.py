@@ -1,0 +1,253 @@
+"""The product in one function: options → plan → frame stream through stages → encoder → result.
+
+``make_clip`` generates; ``edit_clip`` runs the same post stages on an existing video. Both are plain
+library calls (no terminal output): progress and warnings go through a :class:`Progress`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shortgen.atomic import check_output_path
+from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
+from shortgen.backends.base import FrameCondition
+from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
+from shortgen.config import MakeOptions, Preset
+from shortgen.errors import UsageError
+from shortgen.frames import AudioSpec, Clip, as_fraction
+from shortgen.presets import DEFAULT_PRESET, load_preset
+from shortgen.progress import Progress
+from shortgen.stages import Stage, build_stage, run_stages
+from shortgen.timing import Timings
+
+DEFAULT_SEED = 0
+
+
+@dataclass
+class ClipResult:
+    output: Path
+    sidecar: Path | None
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float
+    seed: int | None
+    size_bytes: int
+    timings: dict[str, float]
+    plan: dict[str, Any] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["output"] = str(self.output)
+        data["sidecar"] = str(self.sidecar) if self.sidecar else None
+        return data
+
+
+@dataclass(frozen=True)
+class MakePlan:
+    """Everything ``make`` will do, worked out without importing torch."""
+
+    options: MakeOptions
+    preset: Preset
+    prompts: list[str]
+    duration: float
+    seed: int
+    segments: SegmentPlan
+    output: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        gen = self.preset.generation
+        return {
+            "output": str(self.output),
+            "prompts": self.prompts,
+            "preset": self.preset.name,
+            "duration": self.duration,
+            "fps": self.preset.output.fps,
+            "frames": round(self.duration * self.preset.output.fps),
+            "seed": self.seed,
+            "model": gen.model,
+            "backend": gen.backend,
+            "generation_size": f"{gen.width}x{gen.height}",
+            "output_size": f"{self.preset.output.width}x{self.preset.output.height}",
+            "steps": gen.steps,
+            "segments": self.segments.to_dict()["segments"],
+            "generated_frames": self.segments.generated_frames,
+        }
+
+
+def resolve_preset(options: MakeOptions) -> Preset:
+    return load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+
+
+def check_duration(duration: float, preset: Preset) -> None:
+    spec = preset.duration
+    if not spec.min <= duration <= spec.max:
+        raise UsageError(f"duration {duration:g} s is outside the {preset.name} preset's range "
+                         f"{spec.min:g}-{spec.max:g} s", "pass --duration within it, or use another preset")
+
+
+def default_output(prompts: list[str]) -> Path:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "-", prompts[0].lower()).strip("-")[:40] or "clip"
+    return Path(f"{slug}.mp4")
+
+
+def plan_make(options: MakeOptions, *, extra_frames: int = 0) -> MakePlan:
+    """Validate options and plan the segments. Raises :class:`UsageError` on bad input; no torch."""
+    prompts = split_prompts(options.prompts())
+    preset = resolve_preset(options)
+    duration = options.duration if options.duration is not None else preset.duration.default
+    check_duration(duration, preset)
+    gen = preset.generation
+    rules = get_backend_info(gen.backend).rules
+    frames = round(duration * preset.output.fps)
+    segments = plan_segments(frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
+                             overlap=gen.overlap_frames, prompts=prompts, width=gen.width,
+                             height=gen.height, fps=preset.output.fps)
+    output = Path(options.output) if options.output else default_output(prompts)
+    seed = options.seed if options.seed is not None else DEFAULT_SEED
+    return MakePlan(options, preset, prompts, duration, seed, segments, output)
+
+
+def post_stage_specs(preset: Preset, options: MakeOptions) -> list[dict[str, Any]]:
+    """The post stages, in order, as plain dicts (see :mod:`shortgen.stages`)."""
+    specs: list[dict[str, Any]] = []
+    if preset.loop.mode != "none":
+        specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
+                      "threshold": preset.loop.seam_threshold})
+    specs.append({"key": "upscale", "width": preset.output.width, "height": preset.output.height,
+                  "method": options.upscale or "lanczos"})
+    if options.caption is not None or options.captions:
+        specs.append({"key": "captions", "text": options.caption, "file": options.captions,
+                      "spec": preset.captions, "safe_zone": preset.safe_zone,
+                      "subtitles": options.subtitles or "burn"})
+    return specs
+
+
+def build_post_stages(preset: Preset, options: MakeOptions) -> list[Stage]:
+    return [build_stage(spec) for spec in post_stage_specs(preset, options)]
+
+
+def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
+    gen = preset.generation
+    load = LoadOptions(model=gen.model, device=gen.device, dtype=gen.dtype, low_memory=gen.low_memory,
+                       revision=options.revision)
+    return load_backend(gen.backend, load, progress)
+
+
+def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progress | None = None,
+              backend: GeneratorBackend | None = None, write_sidecar: bool = True) -> ClipResult:
+    """Generate, post-process and encode one clip. Pass ``backend`` to reuse a loaded model."""
+    from shortgen.encode import encode_clip
+    from shortgen.media import load_image
+    from shortgen.metadata import write_sidecar as write_meta
+
+    progress = progress or Progress()
+    preset = resolve_preset(options)
+    stages = build_post_stages(preset, options)
+    fps = preset.output.fps
+    extra = sum(stage.extra_frames(round((options.duration or preset.duration.default) * fps), fps)
+                for stage in stages)
+    plan = plan_make(options, extra_frames=extra)
+    check_output_path(plan.output, overwrite)
+    gen = preset.generation
+    first: list[FrameCondition] = []
+    if options.image:
+        image = load_image(Path(options.image), gen.width, gen.height)
+        first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
+    audio = _audio_spec(options)
+    timings = Timings()
+    started = time.perf_counter()
+    if backend is None:
+        backend = load_generator(preset, options, progress)
+        timings.add("load", time.perf_counter() - started)
+    clip = _generated_clip(plan, backend, first, progress, timings, audio)
+    return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
+                   write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
+
+
+def _audio_spec(options: MakeOptions) -> AudioSpec | None:
+    if not options.audio:
+        return None
+    path = Path(options.audio)
+    if not path.is_file():
+        raise UsageError(f"audio file {path} does not exist", "check the --audio path")
+    return AudioSpec(path=path)
+
+
+def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
+                    progress: Progress, timings: Timings, audio: AudioSpec | None) -> Clip:
+    from shortgen.chain import stream_segments
+
+    gen = plan.preset.generation
+    settings = GenerationSettings(negative_prompt=gen.negative_prompt, steps=gen.steps,
+                                  guidance_scale=gen.guidance_scale, seed=plan.seed)
+    requests = segment_requests(plan.segments, settings)
+    count = len(plan.segments.segments)
+
+    def generate(request: Any) -> Any:
+        key = f"segment{request.index}"
+        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps)
+        started = time.perf_counter()
+        frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
+        timings.add("model", time.perf_counter() - started)
+        progress.finish(key)
+        return frames
+
+    frames = stream_segments(plan.segments, requests, generate)
+    fps = as_fraction(plan.preset.output.fps)
+    return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
+                timings.timed("generate", frames), audio=audio)
+
+
+def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bool = False,
+              progress: Progress | None = None, write_sidecar: bool = True) -> ClipResult:
+    """Run the post stages (loop, upscale, captions, audio, encode) on an existing video."""
+    from shortgen.encode import encode_clip
+    from shortgen.media import open_video
+    from shortgen.metadata import write_sidecar as write_meta
+
+    progress = progress or Progress()
+    preset = resolve_preset(options)
+    stages = build_post_stages(preset, options)
+    check_output_path(output, overwrite)
+    if output.resolve() == source.resolve():
+        raise UsageError("the output would replace the input", "write to another -o path")
+    clip = open_video(source)
+    if options.fps and as_fraction(options.fps) != clip.fps:
+        raise UsageError(f"{source} is {float(clip.fps):g} fps; changing the frame rate is not supported")
+    audio = _audio_spec(options) or clip.audio
+    timings = Timings()
+    clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
+    return _finish(clip, stages, output, preset, overwrite, progress, timings, write_sidecar, write_meta,
+                   encode_clip, seed=None, plan=None, backend=None, source=source)
+
+
+def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overwrite: bool,
+            progress: Progress, timings: Timings, write_sidecar: bool, write_meta: Any, encode_clip: Any,
+            *, seed: int | None, plan: MakePlan | None, backend: GeneratorBackend | None,
+            source: Path | None = None) -> ClipResult:
+    for stage in stages:
+        clip = stage.apply(clip)
+        clip = clip.with_frames(timings.timed(stage.key, clip.frames))
+    before_encode = time.perf_counter()
+    encoded = encode_clip(clip, output, preset.encoder, overwrite=overwrite, progress=progress)
+    upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
+    timings.add("encode", time.perf_counter() - before_encode - upstream)
+    result = ClipResult(
+        output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
+        frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,
+        timings=timings.exclusive(), plan=plan.to_dict() if plan else None, info=dict(clip.info),
+    )
+    if write_sidecar:
+        result.sidecar = write_meta(result, preset=preset, plan=plan, backend=backend, source=source)
+    return result
+
+
+__all__ = ["ClipResult", "MakePlan", "edit_clip", "make_clip", "plan_make", "run_stages"]
