@@ -1,0 +1,3 @@
+from shortgen.cli.app import main
+
+main()

@@ -1,0 +1,61 @@
+"""The ``shortgen`` command: assembles one module per command. Imports no torch or diffusers."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from shortgen.cli import doctor, edit, make, models, presets
+from shortgen.cli.output import Output
+
+# Typer vendors Click privately; find its exception bases through the public BadParameter instead of
+# importing typer._click (see STYLE.md: that private module moves).
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _is_no_args_help(err: BaseException) -> bool:
+    return type(err).__name__ == "NoArgsIsHelpError"
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (bad flag, bad value) as one line on stderr with exit code 2, not a boxed panel."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _CLICK_EXCEPTION as err:
+            ctx = getattr(err, "ctx", None)
+            if _is_no_args_help(err) and ctx is not None:
+                sys.stdout.write(ctx.get_help() + "\n")
+                return 0 if not standalone_mode else sys.exit(0)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            Output().error(err.format_message() + hint)
+            result = err.exit_code
+        except typer.Abort:
+            Output().error("aborted")
+            result = 1
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _group(name: str, help_text: str) -> typer.Typer:
+    return typer.Typer(name=name, help=help_text, cls=OneLineErrors, no_args_is_help=True,
+                       pretty_exceptions_enable=False, add_completion=False,
+                       context_settings={"help_option_names": ["-h", "--help"]})
+
+
+app = _group("shortgen", "Prompt → finished vertical social clip (TikTok, Reels, Shorts).")
+app.command("make")(make.make)
+app.command("edit")(edit.edit)
+app.command("doctor")(doctor.doctor)
+app.add_typer(presets.app, name="presets")
+app.add_typer(models.app, name="models")
+
+
+def main() -> None:
+    app(prog_name="shortgen")

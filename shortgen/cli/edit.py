@@ -1,0 +1,44 @@
+"""``shortgen edit``: the post stages on an existing clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shortgen.cli import options as o
+from shortgen.cli.errors import report_errors
+from shortgen.cli.output import Output
+from shortgen.cli.render import print_result
+from shortgen.config import MakeOptions
+from shortgen.errors import UsageError
+
+
+@report_errors
+def edit(
+    source: Annotated[Path, typer.Argument(help="Input video.", show_default=False)],
+    preset: o.Preset = None, fps: o.Fps = None,
+    upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
+    caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
+    caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
+    subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
+    json: o.Json = False, quiet: o.Quiet = False,
+) -> None:
+    """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
+    out = Output(json_mode=json, quiet=quiet)
+    if output is None:
+        raise UsageError("edit needs an output path", "pass -o OUT.mp4")
+    options = MakeOptions(
+        preset=preset, fps=fps, upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
+        captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
+        font=o.text(font), font_size=font_size, subtitles=subtitles, audio=o.text(audio), crf=crf,
+        output=str(output),
+    )
+    from shortgen.pipeline import edit_clip
+
+    with out.progress() as progress:
+        result = edit_clip(source, options, output, overwrite=overwrite, progress=progress,
+                           write_sidecar=not no_sidecar)
+    print_result(out, result.to_dict())

@@ -1,0 +1,61 @@
+"""``shortgen make``: prompt(s) → finished clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shortgen.cli import options as o
+from shortgen.cli.errors import report_errors
+from shortgen.cli.output import Output
+from shortgen.cli.render import print_plan, print_result
+from shortgen.config import MakeOptions
+
+
+@report_errors
+def make(
+    prompt: Annotated[list[str] | None, typer.Argument(help='Prompt; "a | b | c" is a storyboard.',
+                                                       show_default=False)] = None,
+    prompts: Annotated[list[str] | None, typer.Option("--prompt", "-p", help="Another storyboard beat "
+                                                      "(repeatable).", show_default=False)] = None,
+    preset: o.Preset = None, duration: o.Duration = None, fps: o.Fps = None, seed: o.Seed = None,
+    model: o.Model = None, revision: o.Revision = None, backend: o.Backend = None, steps: o.Steps = None,
+    guidance: o.Guidance = None, negative_prompt: o.NegativePrompt = None, gen_size: o.GenSize = None,
+    segment_frames: o.SegmentFrames = None, overlap_frames: o.OverlapFrames = None, device: o.Device = None,
+    dtype: o.Dtype = None, low_memory: o.LowMemory = None, image: o.Image = None,
+    upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
+    caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
+    caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
+    subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
+    dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
+) -> None:
+    """Generate a clip from a prompt: generate, upscale, loop, caption, encode."""
+    out = Output(json_mode=json, quiet=quiet)
+    options = MakeOptions(
+        prompt=[*(prompt or []), *(prompts or [])], preset=preset, duration=duration, fps=fps, seed=seed,
+        model=model, revision=revision, backend=backend, steps=steps, guidance_scale=guidance,
+        negative_prompt=negative_prompt, gen_size=gen_size, segment_frames=segment_frames,
+        overlap_frames=overlap_frames, device=device, dtype=dtype, low_memory=low_memory,
+        image=o.text(image), upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
+        captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
+        font=o.text(font), font_size=font_size, subtitles=subtitles, audio=o.text(audio), crf=crf,
+        output=o.text(output),
+    )
+    if dry_run:
+        from shortgen.pipeline import plan_make
+
+        plan = plan_make(options)
+        if image and not Path(image).is_file():
+            from shortgen.errors import UsageError
+
+            raise UsageError(f"image {image} does not exist", "check the --image path")
+        print_plan(out, plan.to_dict())
+        return
+    from shortgen.pipeline import make_clip
+
+    with out.progress() as progress:
+        result = make_clip(options, overwrite=overwrite, progress=progress, write_sidecar=not no_sidecar)
+    print_result(out, result.to_dict())

@@ -1,0 +1,89 @@
+"""Option definitions shared by every command, so a flag means the same thing everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+GEN = "Generation"
+POST = "Post-processing"
+OUT = "Output"
+
+
+Preset = Annotated[str | None, typer.Option("--preset", help="Preset name (see 'presets list') or a .yaml path.",
+                                            rich_help_panel=OUT)]
+Duration = Annotated[float | None, typer.Option("--duration", "-d", min=0.1,
+                                                help="Seconds of video (the preset's range applies).",
+                                                rich_help_panel=OUT)]
+Fps = Annotated[int | None, typer.Option("--fps", min=1, max=120, help="Output frame rate (preset default).",
+                                         rich_help_panel=OUT)]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output .mp4 path.", rich_help_panel=OUT,
+                                             dir_okay=False)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.",
+                                         rich_help_panel=OUT)]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON result on stdout; no bars.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+NoSidecar = Annotated[bool, typer.Option("--no-sidecar", help="Do not write the .json metadata beside the clip.",
+                                         rich_help_panel=OUT)]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Validate and print the plan; load nothing.")]
+Crf = Annotated[int | None, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).",
+                                         rich_help_panel=OUT)]
+
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default 0): same seed, same clip.",
+                                          rich_help_panel=GEN)]
+Model = Annotated[str | None, typer.Option("--model", "-m",
+                                           help="Hub id, local diffusers folder, or single-file .safetensors.",
+                                           rich_help_panel=GEN)]
+Revision = Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit).",
+                                              rich_help_panel=GEN)]
+Backend = Annotated[str | None, typer.Option("--backend", help="Model family (default: ltx).", rich_help_panel=GEN)]
+Steps = Annotated[int | None, typer.Option("--steps", min=1, max=200, help="Denoising steps per segment.",
+                                           rich_help_panel=GEN)]
+Guidance = Annotated[float | None, typer.Option("--guidance", min=0.0, help="Guidance scale (1 = no CFG).",
+                                                rich_help_panel=GEN)]
+NegativePrompt = Annotated[str | None, typer.Option("--negative-prompt", help="What to steer away from.",
+                                                    rich_help_panel=GEN)]
+GenSize = Annotated[str | None, typer.Option("--gen-size", help="Generation size WIDTHxHEIGHT (multiples of 32).",
+                                             rich_help_panel=GEN)]
+SegmentFrames = Annotated[int | None, typer.Option("--segment-frames", min=9,
+                                                   help="Frames per model call (8k+1).", rich_help_panel=GEN)]
+OverlapFrames = Annotated[int | None, typer.Option("--overlap-frames", min=0,
+                                                   help="Frames shared by consecutive segments (8k+1).",
+                                                   rich_help_panel=GEN)]
+Device = Annotated[Literal["auto", "cuda", "mps", "cpu"] | None, typer.Option("--device",
+                                            help="Where to run the model.", rich_help_panel=GEN)]
+Dtype = Annotated[Literal["auto", "bfloat16", "float16", "float32"] | None, typer.Option("--dtype",
+                                           help="Model precision (auto: bf16 on CUDA).", rich_help_panel=GEN)]
+LowMemory = Annotated[bool | None, typer.Option("--low-memory/--no-low-memory",
+                                                help="CPU offload and VAE tiling for small GPUs.",
+                                                rich_help_panel=GEN)]
+Image = Annotated[Path | None, typer.Option("--image", help="Start the clip from this still.", rich_help_panel=GEN)]
+
+Upscale = Annotated[Literal["lanczos", "bicubic", "bilinear", "area"] | None, typer.Option("--upscale",
+                                             help="Resampler to the output size.", rich_help_panel=POST)]
+Loop = Annotated[Literal["none", "crossfade", "pingpong", "seamless"] | None, typer.Option("--loop",
+                                          help="Make the clip loop (preset default).", rich_help_panel=POST)]
+LoopOverlap = Annotated[float | None, typer.Option("--loop-overlap", min=0.01,
+                                                   help="Seconds blended at the loop point.", rich_help_panel=POST)]
+Caption = Annotated[str | None, typer.Option("--caption", help="Caption text for the whole clip.",
+                                             rich_help_panel=POST)]
+Captions = Annotated[Path | None, typer.Option("--captions", help="Timed captions: .srt, .vtt or word-timing .json.",
+                                               rich_help_panel=POST)]
+CaptionStyle = Annotated[Literal["clean", "box", "highlight", "pop"] | None, typer.Option("--caption-style",
+                                                  help="Caption look (preset default).", rich_help_panel=POST)]
+CaptionPosition = Annotated[Literal["top", "middle", "bottom"] | None, typer.Option("--caption-position",
+                                                     help="Where in the safe zone.", rich_help_panel=POST)]
+Font = Annotated[Path | None, typer.Option("--font", help="A .ttf/.otf font file.", rich_help_panel=POST)]
+FontSize = Annotated[int | None, typer.Option("--font-size", min=8, max=400, help="Caption size in output pixels.",
+                                              rich_help_panel=POST)]
+Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--subtitles",
+                                               help="Burn captions in, add a soft track + .srt, or both.",
+                                               rich_help_panel=POST)]
+Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
+                                            rich_help_panel=POST)]
+
+
+def text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,108 @@
+"""One object that knows how to talk to the user: human / json / quiet, on stderr, with or without colour.
+
+Human output and progress go to stderr, so stdout carries only the ``--json`` result. Bars are drawn
+only when stderr is a terminal; elsewhere (CI logs, pipes) each finished task is one plain line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import (
+    Progress as RichBars,
+)
+
+from shortgen.progress import Progress
+
+
+def _colour_allowed() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stderr.isatty()
+
+
+class Output:
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.console = Console(stderr=True, no_color=not _colour_allowed(),
+                               highlight=False, soft_wrap=True)
+
+    @property
+    def human(self) -> bool:
+        return not self.json_mode and not self.quiet
+
+    def info(self, message: str) -> None:
+        if self.human:
+            self.console.print(message)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[yellow]warning:[/] {message}" if _colour_allowed() else f"warning: {message}")
+
+    def error(self, message: str) -> None:
+        self.console.print(f"[bold red]error:[/] {message}" if _colour_allowed() else f"error: {message}")
+
+    def result(self, data: dict[str, Any]) -> None:
+        """The one machine-readable line on stdout, in JSON mode."""
+        if self.json_mode:
+            sys.stdout.write(json.dumps(data, default=str) + "\n")
+            sys.stdout.flush()
+
+    def progress(self) -> CliProgress:
+        return CliProgress(self)
+
+
+class CliProgress(Progress):
+    """Rich bars with ETA on a terminal; one line per finished task otherwise; nothing when quiet."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.live = output.human and output.console.is_terminal
+        self._bars = RichBars(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TimeRemainingColumn(), console=output.console, transient=False,
+        ) if self.live else None
+        self._tasks: dict[str, TaskID] = {}
+        self._started: dict[str, tuple[str, float]] = {}
+
+    def __enter__(self) -> CliProgress:
+        if self._bars:
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars:
+            self._bars.stop()
+
+    def start(self, key: str, description: str, total: int | None = None) -> None:
+        self._started[key] = (description, time.perf_counter())
+        if self._bars:
+            self._tasks[key] = self._bars.add_task(description, total=total)
+
+    def advance(self, key: str, steps: int = 1) -> None:
+        if self._bars and key in self._tasks:
+            self._bars.advance(self._tasks[key], steps)
+
+    def finish(self, key: str) -> None:
+        description, started = self._started.pop(key, (key, time.perf_counter()))
+        if self._bars and key in self._tasks:
+            task = self._tasks.pop(key)
+            total = self._bars.tasks[task].total
+            self._bars.update(task, completed=total if total is not None else 1, total=total or 1)
+        elif self.output.human:
+            self.output.console.print(f"{description}: done in {time.perf_counter() - started:.1f} s")
+
+    def warn(self, message: str) -> None:
+        self.output.warn(message)
