@@ -182,8 +182,9 @@ def merge_layers(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
         for key, value in (layer or {}).items():
             if value is None:
                 continue
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = merge_layers(merged[key], value)
+            if isinstance(value, Mapping):
+                below = merged.get(key)
+                merged[key] = merge_layers(below if isinstance(below, Mapping) else None, value)
             else:
                 merged[key] = value
     return merged
