@@ -75,12 +75,15 @@ def _add_audio_stream(container: av.container.OutputContainer, spec: EncoderSpec
     return stream
 
 
-def rgb_to_video_frame(rgb: np.ndarray, index: int, fps: Fraction) -> av.VideoFrame:
+def to_video_frame(frame: Any, index: int, fps: Fraction) -> av.VideoFrame:
+    """An RGB array is converted to BT.709 yuv420p; a yuv420p ``av.VideoFrame`` passes straight through."""
     import av
     from av.video.reformatter import Colorspace
 
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    frame = frame.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
+    if not isinstance(frame, av.VideoFrame):
+        frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+    if frame.format.name != "yuv420p":
+        frame = frame.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
     frame.pts, frame.time_base = index, 1 / fps
     return frame
 
@@ -170,11 +173,11 @@ def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = 
             audio = _add_audio_stream(container, spec)
             feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
             count = 0
-            for rgb in clip.frames:
+            for frame in clip.frames:
                 if count == clip.num_frames:
                     break
-                _check_frame(rgb, clip)
-                container.mux(video.encode(rgb_to_video_frame(rgb, count, clip.fps)))
+                _check_frame(frame, clip)
+                container.mux(video.encode(to_video_frame(frame, count, clip.fps)))
                 count += 1
                 for audio_frame in feed.frames_until(count / clip.fps):
                     container.mux(audio.encode(audio_frame))
@@ -190,7 +193,7 @@ def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = 
                         time.perf_counter() - started)
 
 
-def _check_frame(rgb: Any, clip: Clip) -> None:
-    shape = getattr(rgb, "shape", None)
-    if shape != (clip.height, clip.width, 3):
-        raise MediaError(f"frame of shape {shape} in a {clip.width}x{clip.height} RGB stream")
+def _check_frame(frame: Any, clip: Clip) -> None:
+    shape = getattr(frame, "shape", None) or (getattr(frame, "height", None), getattr(frame, "width", None), 3)
+    if tuple(shape) != (clip.height, clip.width, 3):
+        raise MediaError(f"frame of size {shape[1]}x{shape[0]} in a {clip.width}x{clip.height} stream")

@@ -229,6 +229,17 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
                    encode_clip, seed=None, plan=None, backend=None, source=source)
 
 
+def post_process(clip: Clip, options: MakeOptions, output: Path, *, overwrite: bool = False,
+                 progress: Progress | None = None) -> ClipResult:
+    """Run the post stages and the encoder on any clip (frames from memory, a file, a generator)."""
+    from shortgen.encode import encode_clip
+
+    preset = resolve_preset(options)
+    stages = build_post_stages(preset, options)
+    return _finish(clip, stages, output, preset, overwrite, progress or Progress(), Timings(), False, None,
+                   encode_clip, seed=None, plan=None, backend=None)
+
+
 def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overwrite: bool,
             progress: Progress, timings: Timings, write_sidecar: bool, write_meta: Any, encode_clip: Any,
             *, seed: int | None, plan: MakePlan | None, backend: GeneratorBackend | None,
@@ -250,4 +261,4 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
     return result
 
 
-__all__ = ["ClipResult", "MakePlan", "edit_clip", "make_clip", "plan_make", "run_stages"]
+__all__ = ["ClipResult", "MakePlan", "edit_clip", "make_clip", "plan_make", "post_process", "run_stages"]

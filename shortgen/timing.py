@@ -7,12 +7,13 @@ stages upstream, so :meth:`Timings.exclusive` subtracts them to give each stage 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
 class Timings:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
         self.inclusive: dict[str, float] = {}
         self.order: list[str] = []
         self.fixed: dict[str, float] = {}
@@ -22,17 +23,20 @@ class Timings:
         self.fixed[name] = self.fixed.get(name, 0.0) + seconds
 
     def timed(self, name: str, frames: Iterable[Any]) -> Iterator[Any]:
+        """Wrap ``frames``; register now (not on first ``next``) so the chain order is the build order."""
         self.order.append(name)
         self.inclusive.setdefault(name, 0.0)
-        iterator = iter(frames)
+        return self._timed(name, iter(frames))
+
+    def _timed(self, name: str, iterator: Iterator[Any]) -> Iterator[Any]:
         while True:
-            start = time.perf_counter()
+            start = self.clock()
             try:
                 item = next(iterator)
             except StopIteration:
-                self.inclusive[name] += time.perf_counter() - start
+                self.inclusive[name] += self.clock() - start
                 return
-            self.inclusive[name] += time.perf_counter() - start
+            self.inclusive[name] += self.clock() - start
             yield item
 
     def exclusive(self) -> dict[str, float]:

@@ -12,6 +12,7 @@ from shortgen.config import EncoderSpec
 from shortgen.encode import encode_clip
 from shortgen.errors import MediaError, OutputExistsError
 from shortgen.frames import AudioSpec, Clip
+from shortgen.overlay import to_rgb
 from shortgen.stages.upscale import UpscaleStage, cover_crop_box
 from tests.helpers import decode_frames, moving_square_frames, probe, synthetic_clip, top_level_boxes, write_test_video
 
@@ -92,7 +93,23 @@ def test_cover_crop_keeps_destination_aspect(src: tuple[int, int], dst: tuple[in
 
 
 def test_upscale_stage_streams_to_output_size() -> None:
-    clip = UpscaleStage(180, 320).apply(synthetic_clip(4, 96, 160))
+    clip = UpscaleStage(180, 320, pixel_format="rgb24").apply(synthetic_clip(4, 96, 160))
     frames = list(clip.frames)
     assert (clip.width, clip.height) == (180, 320)
     assert all(f.shape == (320, 180, 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_fused_yuv_upscale_matches_rgb_upscale() -> None:
+    rgb = next(iter(UpscaleStage(180, 320, pixel_format="rgb24").apply(synthetic_clip(1, 96, 160)).frames))
+    yuv = next(iter(UpscaleStage(180, 320).apply(synthetic_clip(1, 96, 160)).frames))
+    assert (yuv.format.name, yuv.width, yuv.height) == ("yuv420p", 180, 320)
+    assert np.abs(to_rgb(yuv).astype(int) - rgb.astype(int)).mean() < 3
+
+
+def test_yuv_frames_encode_like_rgb_frames(tmp_path: Path) -> None:
+    clip = UpscaleStage(96, 160).apply(synthetic_clip(10, 96, 160))
+    out = tmp_path / "clip.mp4"
+    encode_clip(clip, out, FAST)
+    decoded = decode_frames(out)
+    for got, want in zip(decoded, moving_square_frames(10, 96, 160), strict=True):
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 4

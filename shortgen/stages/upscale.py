@@ -1,14 +1,16 @@
 """Resize frames to the output size, cover-cropping to its aspect ratio first, one frame at a time.
 
-The resampler is FFmpeg's swscale through PyAV (Lanczos by default): about 3x faster than Pillow's
-Lanczos at 1080x1920 and bit-for-bit deterministic. Model-based upscalers can register another
-``method`` later.
+The resampler is FFmpeg's swscale through PyAV (Lanczos by default). By default the stage emits yuv420p
+``av.VideoFrame``s: swscale then resizes and converts to the encoder's BT.709 YUV in one pass (about
+2 ms for 544x960 → 1080x1920 here, against 22 ms for an RGB→RGB resize plus 9 ms for the conversion).
+Stages after it (captions) blend onto YUV planes (see :mod:`shortgen.overlay`). Model-based upscalers
+can register another ``method`` later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from shortgen.errors import UsageError
 from shortgen.frames import Clip
@@ -28,19 +30,24 @@ def cover_crop_box(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int,
     return 0, (src_h - h) // 2, src_w, h
 
 
-def resize_frame(frame: np.ndarray, width: int, height: int, method: str = "lanczos") -> np.ndarray:
-    """Cover-crop and resize one RGB frame with swscale."""
+def resize_frame(frame: np.ndarray, width: int, height: int, method: str = "lanczos",
+                 pixel_format: str = "rgb24") -> Any:
+    """Cover-crop and resize one RGB frame with swscale: an RGB array, or a yuv420p ``av.VideoFrame``."""
     import av
     import numpy as np
+    from av.video.reformatter import Colorspace
 
     src_h, src_w = frame.shape[:2]
-    if (src_w, src_h) == (width, height):
+    if (src_w, src_h) == (width, height) and pixel_format == "rgb24":
         return frame
     x, y, w, h = cover_crop_box(src_w, src_h, width, height)
     window = np.ascontiguousarray(frame[y:y + h, x:x + w])
     video_frame = av.VideoFrame.from_ndarray(window, format="rgb24")
-    return video_frame.reformat(width=width, height=height, format="rgb24",
-                                interpolation=RESAMPLERS[method]).to_ndarray()
+    if pixel_format == "rgb24":
+        return video_frame.reformat(width=width, height=height, format="rgb24",
+                                    interpolation=RESAMPLERS[method]).to_ndarray()
+    return video_frame.reformat(width=width, height=height, format=pixel_format, interpolation=RESAMPLERS[method],
+                                dst_colorspace=Colorspace.ITU709)
 
 
 @dataclass
@@ -48,6 +55,7 @@ class UpscaleStage:
     width: int
     height: int
     method: str = "lanczos"
+    pixel_format: Literal["yuv420p", "rgb24"] = "yuv420p"
     key: str = "upscale"
 
     def __post_init__(self) -> None:
@@ -58,7 +66,7 @@ class UpscaleStage:
         return 0
 
     def apply(self, clip: Clip) -> Clip:
-        if (clip.width, clip.height) == (self.width, self.height):
+        if (clip.width, clip.height) == (self.width, self.height) and self.pixel_format == "rgb24":
             return clip
-        frames = (resize_frame(f, self.width, self.height, self.method) for f in clip.frames)
+        frames = (resize_frame(f, self.width, self.height, self.method, self.pixel_format) for f in clip.frames)
         return clip.with_frames(frames, width=self.width, height=self.height)
