@@ -49,8 +49,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import filelock
 from pydantic import ValidationError
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from shortgen.config import Preset
 
 JOB_KEY_VERSION = 1
-DEFAULT_OUTPUT_TEMPLATE = "{index:03d}-{slug}.mp4"
+DEFAULT_OUTPUT_TEMPLATE = "{index:03d}-{name}.mp4"  # name: the job's name, else the slug
 NAME_FIELDS = ("index", "name", "slug", "seed", "date", "preset")
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
 INPUT_FILE_FIELDS = ("image", "captions", "audio", "font")
@@ -80,6 +81,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PROMPT_LIST_SUFFIXES = (".txt",)
 PARTIAL_NAME = re.compile(rf"^\.(?P<stem>.+){re.escape(PARTIAL_MARK)}[0-9a-f]{{8}}\.[A-Za-z0-9]+$")
 
+T = TypeVar("T")
 Loader = Callable[["Preset", MakeOptions, Progress], "GeneratorBackend"]
 
 
@@ -137,8 +139,8 @@ def parse_job_mapping(data: Any, source: str, base_dir: Path) -> JobFile:
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: 'jobs' must be a non-empty list of jobs")
     defaults = parse_defaults(data.get("defaults"), f"{source}: defaults")
-    jobs = tuple(parse_job(entry, i, source) for i, entry in enumerate(entries, start=1))
-    return JobFile(source, base_dir, defaults, jobs)
+    jobs = gather(partial(parse_job, entry, i, source) for i, entry in enumerate(entries, start=1))
+    return JobFile(source, base_dir, defaults, tuple(jobs))
 
 
 def parse_jsonl(text: str, source: str, base_dir: Path) -> JobFile:
@@ -159,9 +161,9 @@ def parse_jsonl(text: str, source: str, base_dir: Path) -> JobFile:
     if not entries:
         raise ConfigError(f"{source}: no jobs", "write one JSON object per line")
     defaults = parse_defaults(raw_defaults, f"{source}: defaults")
-    jobs = tuple(parse_job(entry, i, f"{source} line {number}")
-                 for i, (number, entry) in enumerate(entries, start=1))
-    return JobFile(source, base_dir, defaults, jobs)
+    jobs = gather(partial(parse_job, entry, i, f"{source} line {number}")
+                  for i, (number, entry) in enumerate(entries, start=1))
+    return JobFile(source, base_dir, defaults, tuple(jobs))
 
 
 def parse_prompt_lines(text: str, source: str, base_dir: Path) -> JobFile:
@@ -278,19 +280,29 @@ def plan_batch(job_file: JobFile, *, out_dir: Path, cli: MakeOptions | None = No
     today = today or date.today()
     cli = _absolute_inputs(cli, Path.cwd()) if cli else None
     defaults = _absolute_inputs(job_file.defaults, job_file.base_dir)
-    planned: list[PlannedJob] = []
+    planned = gather(partial(plan_job, spec, job_file, defaults, cli, out_dir, allow_outside, today)
+                     for spec in job_file.jobs)
+    raise_first(_duplicate_outputs(planned, job_file.source))
+    return BatchPlan(job_file.source, out_dir, tuple(planned))
+
+
+def gather(calls: Iterable[Callable[[], T]]) -> list[T]:
+    """Run every call, so one error line can say how many other jobs are wrong too."""
+    results: list[T] = []
     errors: list[str] = []
-    for spec in job_file.jobs:
+    for call in calls:
         try:
-            planned.append(plan_job(spec, job_file, defaults, cli, out_dir, allow_outside, today))
+            results.append(call())
         except ShortgenError as err:
             errors.append(str(err))
-    if not errors:
-        errors.extend(_duplicate_outputs(planned, job_file.source))
+    raise_first(errors)
+    return results
+
+
+def raise_first(errors: list[str]) -> None:
     if errors:
         more = f" (and {len(errors) - 1} more problem(s); fix this one and check with --dry-run)" if errors[1:] else ""
         raise ConfigError(errors[0] + more)
-    return BatchPlan(job_file.source, out_dir, tuple(planned))
 
 
 def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeOptions | None, out_dir: Path,
