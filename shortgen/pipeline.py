@@ -115,12 +115,13 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0) -> MakePlan:
     return MakePlan(options, preset, prompts, duration, seed, segments, output)
 
 
-def post_stage_specs(preset: Preset, options: MakeOptions) -> list[dict[str, Any]]:
-    """The post stages, in order, as plain dicts (see :mod:`shortgen.stages`)."""
+def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[dict[str, Any]]:
+    """The post stages, in order, as plain dicts (see :mod:`shortgen.stages`). ``frames``: the clip's
+    requested length when it is generated for these stages (make); ``None`` for an existing video."""
     specs: list[dict[str, Any]] = []
     if preset.loop.mode != "none":
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
-                      "threshold": preset.loop.seam_threshold})
+                      "threshold": preset.loop.seam_threshold, "frames": frames})
     specs.append({"key": "upscale", "width": preset.output.width, "height": preset.output.height,
                   "method": options.upscale or "lanczos"})
     if options.caption is not None or options.captions:
@@ -130,8 +131,8 @@ def post_stage_specs(preset: Preset, options: MakeOptions) -> list[dict[str, Any
     return specs
 
 
-def build_post_stages(preset: Preset, options: MakeOptions) -> list[Stage]:
-    return [build_stage(spec) for spec in post_stage_specs(preset, options)]
+def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[Stage]:
+    return [build_stage(spec) for spec in post_stage_specs(preset, options, frames)]
 
 
 def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
@@ -150,10 +151,10 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
 
     progress = progress or Progress()
     preset = resolve_preset(options)
-    stages = build_post_stages(preset, options)
     fps = preset.output.fps
-    extra = sum(stage.extra_frames(round((options.duration or preset.duration.default) * fps), fps)
-                for stage in stages)
+    frames = round((options.duration or preset.duration.default) * fps)
+    stages = build_post_stages(preset, options, frames)
+    extra = sum(stage.extra_frames(frames, fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra)
     check_output_path(plan.output, overwrite)
     gen = preset.generation
@@ -200,7 +201,12 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
         progress.finish(key)
         return frames
 
-    frames = stream_segments(plan.segments, requests, generate)
+    loop_options: dict[str, Any] = {}
+    if plan.preset.loop.mode == "seamless":
+        from shortgen.stages.loop import seamless_chain_options
+
+        loop_options = seamless_chain_options(plan.segments, progress.warn)
+    frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
                 timings.timed("generate", frames), audio=audio)
