@@ -121,17 +121,19 @@ def segment_requests(plan: SegmentPlan, settings: GenerationSettings) -> list[Se
 def stream_segments(plan: SegmentPlan, requests: Sequence[SegmentRequest], generate: Generate, *,
                     first_conditions: Sequence[FrameCondition] = (),
                     last_conditions: Callable[[np.ndarray], Sequence[FrameCondition]] | None = None,
-                    on_segment: SegmentHook | None = None) -> Iterator[np.ndarray]:
+                    on_segment: SegmentHook | None = None, match_colour: bool = False) -> Iterator[np.ndarray]:
     """Generate segment by segment and yield exactly ``plan.total_frames`` frames.
 
     Only one segment (plus its overlap tail) is alive at a time. ``first_conditions`` go to the first
     call (e.g. a start image); ``last_conditions(first_frames)`` builds extra conditions for the last call
-    from the clip's opening frames (used to close a loop).
+    from the clip's opening frames (used to close a loop). ``match_colour`` matches every later segment's
+    colour statistics to the first segment's (:mod:`shortgen.colour`), against drift across extensions.
     """
     import numpy as np
 
     held: np.ndarray | None = None  # the previous segment's tail, not yet emitted
     opening: np.ndarray | None = None
+    reference: Any = None  # the first segment's colour statistics, with match_colour
     emitted = 0
     for segment, request in zip(plan.segments, requests, strict=True):
         conditions = list(first_conditions) if segment.index == 0 else []
@@ -140,6 +142,8 @@ def stream_segments(plan: SegmentPlan, requests: Sequence[SegmentRequest], gener
         if last_conditions is not None and segment.index == len(plan.segments) - 1 and opening is not None:
             conditions.extend(last_conditions(opening))
         frames = generate(_with_conditions(request, conditions))
+        if match_colour:
+            frames, reference = _match_first_colours(frames, reference)
         if on_segment:
             on_segment(segment)
         if opening is None:
@@ -157,6 +161,14 @@ def stream_segments(plan: SegmentPlan, requests: Sequence[SegmentRequest], gener
             emitted += 1
         held = body[emit_upto:].copy() if tail else None
         del frames, body
+
+
+def _match_first_colours(frames: np.ndarray, reference: Any) -> tuple[np.ndarray, Any]:
+    from shortgen.colour import colour_stats, match_colours
+
+    if reference is None:
+        return frames, colour_stats(frames)
+    return match_colours(frames, reference), reference
 
 
 def _with_conditions(request: SegmentRequest, conditions: list[FrameCondition]) -> SegmentRequest:

@@ -97,12 +97,16 @@ class AudioFeed:
         self.sent = 0
         self._source = iter(read_audio(audio, sample_rate, self.total)) if audio else None
         self._buffer: Any = None
+        self._loop = LoopCrossfade(audio, sample_rate, self.total) if audio and audio.loop_crossfade > 0 else None
 
     def frames_until(self, seconds: float) -> Iterator[av.AudioFrame]:
         target = min(self.total, round(seconds * self.rate))
         while self.sent + AAC_FRAME <= target or (target == self.total and self.sent < self.total):
             count = min(AAC_FRAME, self.total - self.sent)
-            yield self._audio_frame(self._samples(count))
+            samples = self._samples(count)
+            if self._loop is not None:
+                samples = self._loop.mix(samples, self.sent)
+            yield self._audio_frame(samples)
             self.sent += count
 
     def _samples(self, count: int) -> np.ndarray:
@@ -129,6 +133,59 @@ class AudioFeed:
         frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=AUDIO_LAYOUT)
         frame.sample_rate, frame.pts, frame.time_base = self.rate, self.sent, Fraction(1, self.rate)
         return frame
+
+
+class LoopCrossfade:
+    """``AudioSpec.loop_crossfade``: over the output's last ``X`` seconds, fade (equal power) from the audio
+    into the ``X`` seconds just before ``start`` (silence where that is before the file's start), so when
+    the clip replays from ``start`` the sound runs on without a click. A loop stage that starts its video
+    ``X`` seconds in sets ``start`` and ``loop_crossfade`` to ``X`` and the audio mirrors its crossfade."""
+
+    def __init__(self, audio: AudioSpec, sample_rate: int, total: int) -> None:
+        from dataclasses import replace
+
+        self.length = min(total, round(audio.loop_crossfade * sample_rate))
+        self.begin = total - self.length
+        lead = round(audio.start * sample_rate) - self.length  # where the faded-in audio starts in the file
+        self._silence = max(0, -lead)
+        intro = replace(audio, start=max(0, lead) / sample_rate, loop_crossfade=0.0)
+        self._source = iter(read_audio(intro, sample_rate, self.length - self._silence))
+        self._pending: list[np.ndarray] = []
+
+    def mix(self, samples: np.ndarray, first: int) -> np.ndarray:
+        """``samples`` (planar stereo) starting at output sample ``first``, crossfaded where they overlap."""
+        import numpy as np
+
+        end = first + samples.shape[1]
+        if end <= self.begin or self.length == 0:
+            return samples
+        start = max(first, self.begin)
+        position = (np.arange(start, end, dtype=np.float64) - self.begin + 0.5) / self.length
+        fade_in = np.sin(position * np.pi / 2).astype(np.float32)
+        fade_out = np.cos(position * np.pi / 2).astype(np.float32)
+        mixed = samples.copy()
+        mixed[:, start - first:] = samples[:, start - first:] * fade_out + self._intro(end - start) * fade_in
+        return mixed
+
+    def _intro(self, count: int) -> np.ndarray:
+        import numpy as np
+
+        parts = []
+        if self._silence:
+            quiet = min(count, self._silence)
+            parts.append(np.zeros((2, quiet), dtype=np.float32))
+            self._silence -= quiet
+        have = sum(p.shape[1] for p in parts) + sum(p.shape[1] for p in self._pending)
+        while have < count:
+            chunk = next(self._source, None)
+            if chunk is None:
+                self._pending.append(np.zeros((2, count - have), dtype=np.float32))
+                break
+            self._pending.append(chunk)
+            have += chunk.shape[1]
+        joined = np.concatenate(parts + self._pending, axis=1)
+        self._pending = [joined[:, count:]] if joined.shape[1] > count else []
+        return joined[:, :count]
 
 
 def read_audio(audio: AudioSpec, sample_rate: int, max_samples: int) -> Iterator[np.ndarray]:

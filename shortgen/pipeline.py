@@ -156,6 +156,12 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     stages = build_post_stages(preset, options, frames)
     extra = sum(stage.extra_frames(frames, fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra)
+    if preset.loop.mode == "seamless":
+        from shortgen.stages.loop import room_to_close
+
+        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more).segments, frames,
+                             preset.generation.segment_frames)
+        plan = plan_make(options, extra_frames=extra + more) if more else plan
     check_output_path(plan.output, overwrite)
     gen = preset.generation
     first: list[FrameCondition] = []
@@ -205,7 +211,8 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     if plan.preset.loop.mode == "seamless":
         from shortgen.stages.loop import seamless_chain_options
 
-        loop_options = seamless_chain_options(plan.segments, progress.warn)
+        loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
+                                              progress.warn)
     frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,

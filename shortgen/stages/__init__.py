@@ -18,7 +18,8 @@ class Stage(Protocol):
     key: str
 
     def extra_frames(self, num_frames: int, fps: float) -> int:
-        """Frames this stage consumes beyond the clip's length (e.g. a crossfade's overlap)."""
+        """Frames this stage consumes beyond the clip's length (e.g. a crossfade's overlap); negative when
+        it needs fewer than it outputs (a ping-pong plays about half the frames twice)."""
         ...
 
     def apply(self, clip: Clip) -> Clip:
@@ -28,6 +29,7 @@ class Stage(Protocol):
 # key -> "module:factory"; factories take the dict's other items as keyword arguments.
 STAGES: dict[str, str] = {
     "upscale": "shortgen.stages.upscale:UpscaleStage",
+    "loop": "shortgen.stages.loop:LoopStage",
 }
 
 
