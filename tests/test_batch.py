@@ -401,3 +401,25 @@ def test_human_summary_goes_to_stderr(tmp_path: Path, preset: Path, monkeypatch:
     assert "2 done in" in result.stderr and "models loaded: 1" in result.stderr
     again = run_cli(str(path), "--out-dir", str(tmp_path / "out"), "--quiet")
     assert again.exit_code == 0 and again.stderr == "" and again.stdout == ""
+
+
+# -------------------------------------------------------------------------------------------- examples
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_example_job_file_validates(tmp_path: Path) -> None:
+    jobs = plan(EXAMPLES / "jobs.yaml", tmp_path).jobs
+    assert [job.name for job in jobs][1:] == ["coffee", "city-night", "waves-shorts"]
+    assert jobs[1].output == tmp_path / "2026-11-23" / "02-coffee-s42.mp4"
+    assert jobs[3].plan.preset.name == "shorts" and jobs[2].plan.prompts[1].startswith("close up of raindrops")
+
+
+def test_example_workflow_and_script_are_well_formed() -> None:
+    workflow = yaml.safe_load((EXAMPLES / "github-workflow.yml").read_text(encoding="utf-8"))
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["render"]["steps"]
+    assert any("shortgen batch" in step.get("run", "") for step in steps)
+    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
+    subprocess.run(["bash", "-n", str(EXAMPLES / "render_week.sh")], check=True)

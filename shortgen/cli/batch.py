@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
@@ -114,7 +114,7 @@ def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bo
         return
     out.info(f"[bold]Plan[/] for {plan.source}: {len(rows)} of {len(plan.jobs)} job(s)"
              f"{f' (shard {part})' if part else ''}, {summary['models']} model(s), into {plan.out_dir}")
-    table = Table("#", "job", "action", "seconds", "seed", "output", box=None)
+    table = Table("#", "job", "action", "seconds", "seed", Column("output", overflow="fold"), box=None)
     for row in rows:
         table.add_row(str(row["index"]), row["name"], row["action"], f"{row['duration']:g}", str(row["seed"]),
                       _relative(row["output"], plan.out_dir))
@@ -130,7 +130,7 @@ def print_batch_report(out: Output, report: BatchReport) -> None:
     if out.json_mode:
         out.result(data)
         return
-    table = Table("#", "job", "status", "time", "output / error", box=None)
+    table = Table("#", "job", "status", "time", Column("output / error", overflow="fold"), box=None)
     for job in data["jobs"]:
         detail = job["error"] if job["error"] else _relative(job["output"], report.out_dir)
         table.add_row(str(job["index"]), job["name"], job["status"], f"{job['seconds']:.1f} s", detail)
