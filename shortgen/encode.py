@@ -8,7 +8,7 @@ appears at ``path`` only when complete.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +23,8 @@ from shortgen.progress import Progress
 if TYPE_CHECKING:
     import av
     import numpy as np
+
+    from shortgen.captions_io import Cue
 
 AUDIO_LAYOUT = "stereo"
 AAC_FRAME = 1024
@@ -216,9 +218,14 @@ def read_audio(audio: AudioSpec, sample_rate: int, max_samples: int) -> Iterator
 
 
 def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = False,
-                progress: Progress | None = None) -> EncodeResult:
-    """Encode every frame of ``clip`` into ``path``; nothing is left at ``path`` if anything fails."""
+                progress: Progress | None = None, subtitles: Sequence[Cue] | None = None) -> EncodeResult:
+    """Encode every frame of ``clip`` into ``path``; nothing is left at ``path`` if anything fails.
+
+    ``subtitles``: cues to mux as a soft mov_text track (see :mod:`shortgen.subtitles`).
+    """
     import av
+
+    from shortgen.subtitles import SubtitleTrack
 
     progress = progress or Progress()
     started = time.perf_counter()
@@ -229,6 +236,7 @@ def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = 
             video = _add_video_stream(container, clip, spec)
             audio = _add_audio_stream(container, spec)
             feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
+            track = SubtitleTrack(container, subtitles) if subtitles else None
             count = 0
             for frame in clip.frames:
                 if count == clip.num_frames:
@@ -238,6 +246,8 @@ def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = 
                 count += 1
                 for audio_frame in feed.frames_until(count / clip.fps):
                     container.mux(audio.encode(audio_frame))
+                if track is not None:
+                    container.mux(list(track.packets_until(count / clip.fps)))
                 progress.advance("encode")
             if count != clip.num_frames:
                 raise MediaError(f"the stream ended after {count} of {clip.num_frames} frames")

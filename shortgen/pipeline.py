@@ -257,18 +257,28 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
             progress: Progress, timings: Timings, write_sidecar: bool, write_meta: Any, encode_clip: Any,
             *, seed: int | None, plan: MakePlan | None, backend: GeneratorBackend | None,
             source: Path | None = None) -> ClipResult:
+    from shortgen.subtitles import check_srt_path, write_srt
+
     for stage in stages:
         clip = stage.apply(clip)
         clip = clip.with_frames(timings.timed(stage.key, clip.frames))
+    info = dict(clip.info)
+    for message in info.get("warnings", []):  # stages report what they changed (e.g. captions trimmed)
+        progress.warn(message)
+    soft_cues = info.pop("soft_subtitles", None)  # the captions stage's cues for a mov_text track + .srt
+    srt = check_srt_path(output, overwrite, info.get("captions", {}).get("file")) if soft_cues else None
     before_encode = time.perf_counter()
-    encoded = encode_clip(clip, output, preset.encoder, overwrite=overwrite, progress=progress)
+    encoded = encode_clip(clip, output, preset.encoder, overwrite=overwrite, progress=progress,
+                          subtitles=soft_cues)
     upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
     timings.add("encode", time.perf_counter() - before_encode - upstream)
     result = ClipResult(
         output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
         frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,
-        timings=timings.exclusive(), plan=plan.to_dict() if plan else None, info=dict(clip.info),
+        timings=timings.exclusive(), plan=plan.to_dict() if plan else None, info=info,
     )
+    if srt is not None:
+        info["subtitles_file"] = str(write_srt(soft_cues, srt, overwrite=True))
     if write_sidecar:
         result.sidecar = write_meta(result, preset=preset, plan=plan, backend=backend, source=source)
     return result

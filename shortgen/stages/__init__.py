@@ -29,6 +29,7 @@ class Stage(Protocol):
 # key -> "module:factory"; factories take the dict's other items as keyword arguments.
 STAGES: dict[str, str] = {
     "upscale": "shortgen.stages.upscale:UpscaleStage",
+    "captions": "shortgen.stages.captions:CaptionStage",
     "loop": "shortgen.stages.loop:LoopStage",
 }
 
