@@ -22,7 +22,7 @@ def edit(
     upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
     caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
     caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
-    subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
@@ -36,9 +36,24 @@ def edit(
         font=o.text(font), font_size=font_size, subtitles=subtitles, audio=o.text(audio), crf=crf,
         output=str(output),
     )
+    if preview is not None:
+        _preview(out, source, options, preview, output, overwrite)
+        return
     from shortgen.pipeline import edit_clip
 
     with out.progress() as progress:
         result = edit_clip(source, options, output, overwrite=overwrite, progress=progress,
                            write_sidecar=not no_sidecar)
     print_result(out, result.to_dict())
+
+
+def _preview(out: Output, source: Path, options: MakeOptions, seconds: float, output: Path, overwrite: bool) -> None:
+    from shortgen.pipeline import preview_frame
+
+    with out.progress() as progress:
+        result = preview_frame(source, options, seconds, output, overwrite=overwrite, progress=progress)
+    if out.json_mode:
+        out.result(result)
+    else:
+        out.info(f"[bold green]wrote[/] {result['output']}: frame {result['frame']} at {result['time']:.2f} s, "
+                 f"{result['width']}x{result['height']}")

@@ -81,6 +81,9 @@ FontSize = Annotated[int | None, typer.Option("--font-size", min=8, max=400, hel
 Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--subtitles",
                                                help="Burn captions in, add a soft track + .srt, or both.",
                                                rich_help_panel=POST)]
+Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SECONDS",
+                                               help="Write the frame at SECONDS as an image (-o frame.png) "
+                                                    "instead of encoding.", rich_help_panel=OUT)]
 Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
                                             rich_help_panel=POST)]
 
