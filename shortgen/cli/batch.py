@@ -10,7 +10,7 @@ import typer
 from rich.table import Column, Table
 
 from shortgen.cli import options as o
-from shortgen.cli.errors import report_errors
+from shortgen.cli.errors import EXIT_INTERRUPTED, report_errors
 from shortgen.cli.output import CliProgress, Output
 from shortgen.config import MakeOptions
 from shortgen.errors import UsageError
@@ -87,8 +87,12 @@ def batch(
 def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fast: bool) -> BatchReport:
     from shortgen.batch import run_batch
 
-    with BatchProgress(out) as progress:
-        return run_batch(plan, shard=part, force=force, fail_fast=fail_fast, progress=progress)
+    try:
+        with BatchProgress(out) as progress:
+            return run_batch(plan, shard=part, force=force, fail_fast=fail_fast, progress=progress)
+    except KeyboardInterrupt:
+        out.error("interrupted; finished clips are kept and the unfinished one was removed (run again to resume)")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 class BatchProgress(CliProgress):
@@ -98,7 +102,7 @@ class BatchProgress(CliProgress):
         task = self._tasks.get(key)
         super().finish(key)
         if self._bars is not None and task is not None and key != "batch":
-            self._bars.remove_task(task)
+            self._bars.update(task, visible=False)  # hidden, not removed: CliProgress indexes tasks by position
 
 
 def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bool) -> None:
