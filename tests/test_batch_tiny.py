@@ -95,13 +95,14 @@ def test_three_jobs_render_resume_redo_and_isolate_a_failure(tmp_path: Path, tin
     assert again["models_loaded"] == 0 and len(count_loads) == 1
     assert {clip: clip.stat().st_mtime_ns for clip in clips} == before
 
-    jobs[0]["prompt"] = "a grey fox in snow"  # edit one job; break another with a missing start image
-    jobs[2]["image"] = "missing.png"
+    jobs[0]["prompt"] = "a grey fox in snow"  # edit one job; break another with an unreadable caption file
+    jobs[2]["captions"] = "broken.srt"
+    (tmp_path / "broken.srt").write_bytes(b"1\n00:00:00,000 --> 00:00:01,000\n\xff\xfe not text\n")
     write_jobs(tmp_path, tiny_model_dir, jobs)
     code, edited = run_batch_cli(path, out)
     assert code == 1
     assert [j["status"] for j in edited["jobs"]] == ["done", "skipped", "failed"]
-    assert "missing.png does not exist" in edited["jobs"][2]["error"]
+    assert "broken.srt" in edited["jobs"][2]["error"] and edited["counts"]["failed"] == 1
     assert clips[0].stat().st_mtime_ns != before[clips[0]]
     assert clips[1].stat().st_mtime_ns == before[clips[1]]
     assert_valid_clip(clips[0], 10)
