@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from shortgen.cli import batch, doctor, edit, make, models, presets
+from shortgen.cli import batch, doctor, edit, inspect, make, models, presets
 from shortgen.cli.output import Output
 
 # Typer vendors Click privately; find its exception bases through the public BadParameter instead of
@@ -53,6 +53,7 @@ app = _group("shortgen", "Prompt → finished vertical social clip (TikTok, Reel
 app.command("make")(make.make)
 app.command("edit")(edit.edit)
 app.command("doctor")(doctor.doctor)
+app.command("inspect")(inspect.inspect)
 app.command("batch")(batch.batch)
 app.add_typer(presets.app, name="presets")
 app.add_typer(models.app, name="models")
