@@ -85,6 +85,8 @@ class Timeline:
         if style in ("clean", "box"):
             return [Segment(cue.start, cue.end, StateKey(index))]
         units = cue_units(cue)
+        if not units:  # nothing but spaces: nothing to show
+            return []
         words = cue_words(cue, units)
         if style == "highlight":
             starts = [max(cue.start, w.start) for w in words]
