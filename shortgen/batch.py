@@ -516,7 +516,10 @@ def is_up_to_date(job: PlannedJob) -> bool:
 
 
 def stamp_sidecar(path: Path, job: PlannedJob, source: str) -> None:
-    """Add the job's key (what resume compares) to the sidecar ``make_clip`` wrote."""
+    """Add the job's key (what resume compares) to the sidecar ``make_clip`` wrote.
+
+    A kill between the two sidecar writes leaves a clip without a key: the next run renders it again.
+    """
     data = read_sidecar(path)
     data["batch"] = {"job_key": job.key, "job_index": job.index, "job_name": job.name, "job_file": source}
     write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
