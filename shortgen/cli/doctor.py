@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
@@ -20,6 +19,8 @@ def doctor(json: o.Json = False) -> None:
     if json:
         out.result(checks_to_dict(checks))
     else:
+        from rich.table import Table
+
         table = Table("check", "status", "detail", "fix", box=None)
         for c in checks:
             table.add_row(c.name, "ok" if c.ok else "FAIL", c.detail, c.fix)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,10 @@ from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
 from shortgen.cli.output import Output
 from shortgen.cli.render import print_result
-from shortgen.config import MakeOptions
 from shortgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from shortgen.config import MakeOptions
 
 
 @report_errors
@@ -27,6 +29,8 @@ def edit(
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
+    from shortgen.config import MakeOptions
+
     out = Output(json_mode=json, quiet=quiet)
     if output is None:
         raise UsageError("edit needs an output path", "pass -o OUT.mp4")

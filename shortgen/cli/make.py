@@ -11,7 +11,6 @@ from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
 from shortgen.cli.output import Output
 from shortgen.cli.render import print_plan, print_result
-from shortgen.config import MakeOptions
 
 
 @report_errors
@@ -33,6 +32,8 @@ def make(
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Generate a clip from a prompt: generate, upscale, loop, caption, encode."""
+    from shortgen.config import MakeOptions
+
     out = Output(json_mode=json, quiet=quiet)
     options = MakeOptions(
         prompt=[*(prompt or []), *(prompts or [])], preset=preset, duration=duration, fps=fps, seed=seed,

@@ -10,22 +10,15 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import (
-    Progress as RichBars,
-)
 
 from shortgen.progress import Progress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichBars
+    from rich.progress import TaskID
 
 
 def _colour_allowed() -> bool:
@@ -70,12 +63,22 @@ class CliProgress(Progress):
     def __init__(self, output: Output) -> None:
         self.output = output
         self.live = output.human and output.console.is_terminal
-        self._bars = RichBars(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), console=output.console, transient=False,
-        ) if self.live else None
+        self._bars = self._make_bars() if self.live else None
         self._tasks: dict[str, TaskID] = {}
         self._started: dict[str, tuple[str, float]] = {}
+
+    def _make_bars(self) -> RichBars:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichBars
+
+        return RichBars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TimeRemainingColumn(), console=self.output.console, transient=False)
 
     def __enter__(self) -> CliProgress:
         if self._bars:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import yaml
-from rich.table import Table
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
@@ -31,6 +29,8 @@ def list_presets(json: o.Json = False) -> None:
     if json:
         out.result({"presets": rows, "user_dir": str(user_presets_dir())})
         return
+    from rich.table import Table
+
     table = Table("name", "origin", "size", "fps", "description", box=None)
     for row in rows:
         table.add_row(row["name"], row["origin"], row["size"], str(row["fps"]), row["description"])
@@ -49,4 +49,6 @@ def show_preset(name: Annotated[str, typer.Argument(help="Preset name or .yaml p
     if json:
         out.result(data)
         return
+    import yaml
+
     out.console.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip(), markup=False)

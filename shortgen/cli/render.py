@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from shortgen.cli.output import Output
 
 
@@ -17,6 +15,8 @@ def print_plan(out: Output, plan: dict[str, Any]) -> None:
              f"{plan['frames']} frames, {plan['output_size']} from {plan['generation_size']}")
     out.info(f"model {plan['model']} ({plan['backend']}), {plan['steps']} steps, seed {plan['seed']}, "
              f"preset {plan['preset']}")
+    from rich.table import Table
+
     table = Table("segment", "frames", "overlap", "starts at", "prompt", box=None)
     for seg in plan["segments"]:
         table.add_row(str(seg["index"] + 1), str(seg["num_frames"]), str(seg["overlap"]), str(seg["start"]),
