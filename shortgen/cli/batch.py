@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import EXIT_INTERRUPTED, report_errors
 from shortgen.cli.output import CliProgress, Output
-from shortgen.config import MakeOptions
 from shortgen.errors import UsageError
 
 if TYPE_CHECKING:
@@ -60,6 +58,8 @@ def batch(
     from shortgen.batch import Shard, load_job_file, plan_batch
 
     out = Output(json_mode=json, quiet=quiet)
+    from shortgen.config import MakeOptions
+
     cli = MakeOptions(
         preset=preset, duration=duration, fps=fps, seed=seed, model=model, revision=revision, backend=backend,
         steps=steps, guidance_scale=guidance, negative_prompt=negative_prompt, gen_size=gen_size,
@@ -118,6 +118,8 @@ def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bo
         return
     out.info(f"[bold]Plan[/] for {plan.source}: {len(rows)} of {len(plan.jobs)} job(s)"
              f"{f' (shard {part})' if part else ''}, {summary['models']} model(s), into {plan.out_dir}")
+    from rich.table import Column, Table
+
     table = Table("#", "job", "action", "seconds", "seed", Column("output", overflow="fold"), box=None)
     for row in rows:
         table.add_row(str(row["index"]), row["name"], row["action"], f"{row['duration']:g}", str(row["seed"]),
@@ -134,6 +136,8 @@ def print_batch_report(out: Output, report: BatchReport) -> None:
     if out.json_mode:
         out.result(data)
         return
+    from rich.table import Column, Table
+
     table = Table("#", "job", "status", "time", Column("output / error", overflow="fold"), box=None)
     for job in data["jobs"]:
         detail = job["error"] if job["error"] else _relative(job["output"], report.out_dir)

@@ -102,7 +102,7 @@ class CliProgress(Progress):
         description, started = self._started.pop(key, (key, time.perf_counter()))
         if self._bars and key in self._tasks:
             task = self._tasks.pop(key)
-            total = self._bars.tasks[task].total
+            total = next(t.total for t in self._bars.tasks if t.id == task)
             self._bars.update(task, completed=total if total is not None else 1, total=total or 1)
         elif self.output.human:
             self.output.console.print(f"{description}: done in {time.perf_counter() - started:.1f} s")
