@@ -16,7 +16,7 @@ from shortgen.errors import UsageError
 if TYPE_CHECKING:
     from PIL import ImageFont
 
-DEFAULT_FONT = "NotoSans-Bold.ttf"
+DEFAULT_FONT = "NotoSans-Bold.ttf"  # the same as shortgen.fonts.DEFAULT_FONT
 # Script fallbacks after the main font, in order. Droid Sans Fallback covers CJK in 4 MB (a regular weight,
 # drawn slightly emboldened); full Noto CJK fonts are 20 MB and more each.
 FALLBACK_FONTS = ("NotoSansArabic-Bold.ttf", "NotoSansHebrew-Bold.ttf", "NotoSansDevanagari-Bold.ttf",
@@ -29,7 +29,9 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 
 def bundled_fonts_dir() -> Path:
     """``shortgen/fonts``, shipped as package data."""
-    return Path(__file__).resolve().parents[2] / "fonts"
+    from shortgen.fonts import FONTS_DIR
+
+    return FONTS_DIR
 
 
 @dataclass
