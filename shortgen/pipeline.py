@@ -142,6 +142,29 @@ def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> 
     return load_backend(gen.backend, load, progress)
 
 
+def requested_frames(options: MakeOptions, preset: Preset) -> int:
+    return round((options.duration or preset.duration.default) * preset.output.fps)
+
+
+def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None) -> MakePlan:
+    """The plan ``make`` runs: the clip's frames plus what its post stages consume (a crossfade's overlap, a
+    seamless loop's regenerated opening; a ping-pong needs about half). Without ``stages`` only the loop
+    stage is built, which is all ``--dry-run`` needs."""
+    preset = resolve_preset(options)
+    frames = requested_frames(options, preset)
+    if stages is None:
+        stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
+    extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
+    plan = plan_make(options, extra_frames=extra)
+    if preset.loop.mode == "seamless":
+        from shortgen.stages.loop import room_to_close
+
+        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more).segments, frames,
+                             preset.generation.segment_frames)
+        plan = plan_make(options, extra_frames=extra + more) if more else plan
+    return plan
+
+
 def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progress | None = None,
               backend: GeneratorBackend | None = None, write_sidecar: bool = True) -> ClipResult:
     """Generate, post-process and encode one clip. Pass ``backend`` to reuse a loaded model."""
@@ -151,17 +174,8 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
 
     progress = progress or Progress()
     preset = resolve_preset(options)
-    fps = preset.output.fps
-    frames = round((options.duration or preset.duration.default) * fps)
-    stages = build_post_stages(preset, options, frames)
-    extra = sum(stage.extra_frames(frames, fps) for stage in stages)
-    plan = plan_make(options, extra_frames=extra)
-    if preset.loop.mode == "seamless":
-        from shortgen.stages.loop import room_to_close
-
-        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more).segments, frames,
-                             preset.generation.segment_frames)
-        plan = plan_make(options, extra_frames=extra + more) if more else plan
+    stages = build_post_stages(preset, options, requested_frames(options, preset))
+    plan = plan_for_stages(options, stages)
     check_output_path(plan.output, overwrite)
     gen = preset.generation
     first: list[FrameCondition] = []

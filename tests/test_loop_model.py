@@ -13,7 +13,7 @@ import pytest
 from shortgen.backends import LoadOptions, load_backend
 from shortgen.backends.base import SegmentRequest
 from shortgen.config import MakeOptions
-from shortgen.pipeline import make_clip
+from shortgen.pipeline import make_clip, plan_for_stages
 from shortgen.progress import RecordingProgress
 from shortgen.seam import seam_score
 from shortgen.stages.loop import SEAMLESS_CONDITION_FRAMES
@@ -37,11 +37,16 @@ class Spy:
 
 
 @pytest.fixture(scope="module")
-def seamless_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def backend(tiny_model_dir: Path) -> Any:
+    return load_backend("ltx", LoadOptions(model=str(tiny_model_dir)))
+
+
+@pytest.fixture(scope="module")
+def seamless_run(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("seamless")
     preset = small_preset(folder, generation={"segment_frames": 25, "overlap_frames": 9})
     out = folder / "waves.mp4"
-    spy = Spy(load_backend("ltx", LoadOptions(model=str(tiny_model_dir))))
+    spy = Spy(backend)
     progress = RecordingProgress()
     options = MakeOptions(prompt="waves rolling onto a beach at dusk", preset=str(preset), duration=3,
                           loop="seamless", output=str(out))
@@ -78,3 +83,16 @@ def test_the_seamless_clip_has_the_requested_length_and_no_visible_seam(seamless
     assert "seam_score_generated" in info["loop"]
     sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["result"]["info"]["seam_score"] == info["seam_score"]
+
+
+@pytest.mark.parametrize(("mode", "generated"), [("crossfade", 30 + 5), ("pingpong", 16)])
+def test_make_plans_the_frames_a_loop_needs_and_keeps_the_duration(backend: Any, tmp_path: Path, mode: str,
+                                                                   generated: int) -> None:
+    out = tmp_path / f"{mode}.mp4"
+    options = MakeOptions(prompt="a dog runs", preset=str(small_preset(tmp_path)), duration=3, loop=mode,
+                          loop_overlap=0.5, output=str(out))
+    result = make_clip(options, backend=backend)
+    assert plan_for_stages(options).segments.total_frames == generated  # what --dry-run shows
+    decoded = decode_frames(out)
+    assert len(decoded) == result.frames == 30 and result.duration == 3.0
+    assert seam_score(decoded) <= 1.5 and result.info["seam_score"] <= 1.5

@@ -46,9 +46,9 @@ def make(
         output=o.text(output),
     )
     if dry_run:
-        from shortgen.pipeline import plan_make
+        from shortgen.pipeline import plan_for_stages
 
-        plan = plan_make(options)
+        plan = plan_for_stages(options)
         if image and not Path(image).is_file():
             from shortgen.errors import UsageError
 
