@@ -97,16 +97,21 @@ class Overlay:
             return self._blend_yuv(frame)
         return self._blend_rgb(frame)
 
-    def _window(self, frame_h: int, frame_w: int) -> tuple[slice, slice, slice, slice]:
-        """Frame and patch slices of the visible part (an overlay may poke out of the frame)."""
+    def _window(self, frame_h: int, frame_w: int) -> tuple[slice, slice, slice, slice] | None:
+        """Frame and patch slices of the visible part (an overlay may poke out of the frame); None if none is."""
         x0, y0 = max(self.x, 0), max(self.y, 0)
         x1, y1 = min(self.x + self.width, frame_w), min(self.y + self.height, frame_h)
+        if x1 <= x0 or y1 <= y0:
+            return None
         return (slice(y0, y1), slice(x0, x1), slice(y0 - self.y, y1 - self.y), slice(x0 - self.x, x1 - self.x))
 
     def _blend_rgb(self, frame: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        fy, fx, py, px = self._window(*frame.shape[:2])
+        window = self._window(*frame.shape[:2])
+        if window is None:
+            return frame
+        fy, fx, py, px = window
         if not frame.flags.writeable:
             frame = frame.copy()
         box = frame[fy, fx].astype(np.float32)
@@ -117,7 +122,10 @@ class Overlay:
         import numpy as np
 
         luma, cb, cr = yuv_planes(frame)
-        fy, fx, py, px = self._window(*luma.shape)
+        window = self._window(*luma.shape)
+        if window is None:
+            return frame
+        fy, fx, py, px = window
         box = luma[fy, fx].astype(np.float32)
         luma[fy, fx] = (box * self.y_keep[py, px] + self.y_premul[py, px] + 0.5).astype(np.uint8)
         hy, hx, hpy, hpx = (slice(s.start // 2, s.stop // 2) for s in (fy, fx, py, px))
