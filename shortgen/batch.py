@@ -61,7 +61,7 @@ from shortgen.atomic import PARTIAL_MARK, write_text_atomic
 from shortgen.config import MakeOptions, describe_validation_error, layered_options, validate_model
 from shortgen.errors import ConfigError, ShortgenError, UsageError
 from shortgen.metadata import read_sidecar, sidecar_path
-from shortgen.pipeline import MakePlan, default_output, plan_make
+from shortgen.pipeline import MakePlan, default_output, plan_for_stages
 from shortgen.presets import read_yaml
 from shortgen.progress import Progress
 
@@ -312,7 +312,7 @@ def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeO
     where = f"{job_file.source}: {label}"
     try:
         merged = layered_options(defaults, job, cli)
-        plan = plan_make(merged)
+        plan = plan_for_stages(merged)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err, where)) from None
     except ShortgenError as err:
