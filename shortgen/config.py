@@ -237,11 +237,24 @@ class MakeOptions(Strict):
     caption_position: CaptionPosition | None = None
     font: str | None = None
     font_size: int | None = Field(None, ge=8, le=400)
+    caption_color: str | None = None
+    caption_accent_color: str | None = None
+    caption_outline_color: str | None = None
+    caption_outline_width: int | None = Field(None, ge=0, le=40)
+    caption_box_color: str | None = None
+    caption_box_opacity: float | None = Field(None, ge=0, le=1)
     subtitles: Literal["burn", "soft", "both"] | None = None
     audio: str | None = None
     crf: int | None = Field(None, ge=0, le=51)
     # output
     output: str | None = None
+
+    @field_validator("caption_color", "caption_accent_color", "caption_outline_color", "caption_box_color")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and not HEX_COLOR.match(v):
+            raise ValueError(f"{v!r} is not a colour; use #RRGGBB or #RRGGBBAA")
+        return v
 
     def prompts(self) -> list[str]:
         if self.prompt is None:
@@ -265,7 +278,10 @@ class MakeOptions(Strict):
             },
             "encoder": {"crf": self.crf},
             "captions": {"style": self.caption_style, "position": self.caption_position,
-                         "font": self.font, "font_size": self.font_size},
+                         "font": self.font, "font_size": self.font_size, "color": self.caption_color,
+                         "accent_color": self.caption_accent_color, "outline_color": self.caption_outline_color,
+                         "outline_width": self.caption_outline_width, "box_color": self.caption_box_color,
+                         "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
         }
 

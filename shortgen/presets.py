@@ -99,4 +99,7 @@ def load_preset(ref: str = DEFAULT_PRESET, overrides: dict[str, Any] | None = No
     if not isinstance(data, dict):
         raise ConfigError(f"{source.path}: expected a mapping at the top level")
     data.setdefault("name", source.name)
-    return validate_model(Preset, merge_layers(data, overrides), str(source.path))
+    preset = validate_model(Preset, data, str(source.path))
+    if not overrides:
+        return preset
+    return validate_model(Preset, merge_layers(data, overrides), f"{source.path} with the given options")

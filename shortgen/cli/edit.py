@@ -24,20 +24,24 @@ def edit(
     upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
     caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
     caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
+    caption_color: o.CaptionColor = None, caption_accent_color: o.CaptionAccent = None,
+    caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
+    caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
-    from shortgen.config import MakeOptions
-
     out = Output(json_mode=json, quiet=quiet)
     if output is None:
         raise UsageError("edit needs an output path", "pass -o OUT.mp4")
-    options = MakeOptions(
+    options = o.build_options(
         preset=preset, fps=fps, upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
         captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
-        font=o.text(font), font_size=font_size, subtitles=subtitles, audio=o.text(audio), crf=crf,
+        font=o.text(font), font_size=font_size, caption_color=caption_color,
+        caption_accent_color=caption_accent_color, caption_outline_color=caption_outline_color,
+        caption_outline_width=caption_outline_width, caption_box_color=caption_box_color,
+        caption_box_opacity=caption_box_opacity, subtitles=subtitles, audio=o.text(audio), crf=crf,
         output=str(output),
     )
     if preview is not None:

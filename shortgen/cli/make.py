@@ -27,22 +27,26 @@ def make(
     upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
     caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
     caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
+    caption_color: o.CaptionColor = None, caption_accent_color: o.CaptionAccent = None,
+    caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
+    caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Generate a clip from a prompt: generate, upscale, loop, caption, encode."""
-    from shortgen.config import MakeOptions
-
     out = Output(json_mode=json, quiet=quiet)
-    options = MakeOptions(
+    options = o.build_options(
         prompt=[*(prompt or []), *(prompts or [])], preset=preset, duration=duration, fps=fps, seed=seed,
         model=model, revision=revision, backend=backend, steps=steps, guidance_scale=guidance,
         negative_prompt=negative_prompt, gen_size=gen_size, segment_frames=segment_frames,
         overlap_frames=overlap_frames, device=device, dtype=dtype, low_memory=low_memory,
         image=o.text(image), upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
         captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
-        font=o.text(font), font_size=font_size, subtitles=subtitles, audio=o.text(audio), crf=crf,
+        font=o.text(font), font_size=font_size, caption_color=caption_color,
+        caption_accent_color=caption_accent_color, caption_outline_color=caption_outline_color,
+        caption_outline_width=caption_outline_width, caption_box_color=caption_box_color,
+        caption_box_opacity=caption_box_opacity, subtitles=subtitles, audio=o.text(audio), crf=crf,
         output=o.text(output),
     )
     if dry_run:

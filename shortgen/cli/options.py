@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+
+if TYPE_CHECKING:
+    from shortgen.config import MakeOptions
 
 GEN = "Generation"
 POST = "Post-processing"
@@ -78,6 +81,20 @@ CaptionPosition = Annotated[Literal["top", "middle", "bottom"] | None, typer.Opt
 Font = Annotated[Path | None, typer.Option("--font", help="A .ttf/.otf font file.", rich_help_panel=POST)]
 FontSize = Annotated[int | None, typer.Option("--font-size", min=8, max=400, help="Caption size in output pixels.",
                                               rich_help_panel=POST)]
+CaptionColor = Annotated[str | None, typer.Option("--caption-color", metavar="#RRGGBB", help="Caption text colour.",
+                                                 rich_help_panel=POST)]
+CaptionAccent = Annotated[str | None, typer.Option("--caption-accent-color", metavar="#RRGGBB",
+                                                  help="Colour of the spoken word (highlight style).",
+                                                  rich_help_panel=POST)]
+CaptionOutlineColor = Annotated[str | None, typer.Option("--caption-outline-color", metavar="#RRGGBB",
+                                                        help="Caption outline colour.", rich_help_panel=POST)]
+CaptionOutlineWidth = Annotated[int | None, typer.Option("--caption-outline-width", min=0, max=40,
+                                                        help="Caption outline width in pixels (0: none).",
+                                                        rich_help_panel=POST)]
+CaptionBoxColor = Annotated[str | None, typer.Option("--caption-box-color", metavar="#RRGGBB",
+                                                    help="Box colour (box style).", rich_help_panel=POST)]
+CaptionBoxOpacity = Annotated[float | None, typer.Option("--caption-box-opacity", min=0.0, max=1.0,
+                                                        help="Box opacity 0-1 (box style).", rich_help_panel=POST)]
 Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--subtitles",
                                                help="Burn captions in, add a soft track + .srt, or both.",
                                                rich_help_panel=POST)]
@@ -86,6 +103,22 @@ Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SE
                                                     "instead of encoding.", rich_help_panel=OUT)]
 Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
                                             rich_help_panel=POST)]
+
+
+def build_options(**values: Any) -> MakeOptions:
+    """Flags → :class:`MakeOptions`; a value the model rejects is one line naming the flag."""
+    from pydantic import ValidationError
+
+    from shortgen.config import MakeOptions
+    from shortgen.errors import UsageError
+
+    try:
+        return MakeOptions(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
+        message = first["msg"].removeprefix("Value error, ")
+        raise UsageError(f"invalid value for {flag}: {message}") from None
 
 
 def text(value: Any) -> str | None:
