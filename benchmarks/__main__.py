@@ -11,8 +11,8 @@ ALL = ["startup", "post", "memory", "overhead"]
 def main(argv: list[str]) -> None:
     names = argv or ALL
     for name in names:
-        if name not in ALL + ["gpu"]:
-            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(ALL + ['gpu'])}")
+        if name not in [*ALL, "gpu"]:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join([*ALL, 'gpu'])}")
         importlib.import_module(f"benchmarks.{name}").main()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -26,10 +27,8 @@ class Measurement:
 def _tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
     return total
 
 
@@ -70,7 +69,8 @@ def measure(name: str, cmd: Sequence[str], runs: int = 3, env: dict[str, str] | 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     mem = psutil.virtual_memory().total / 2**30
-    return f"{platform.node() or 'host'}: {os.cpu_count()} cores {cpu}, {mem:.0f} GiB, Python {platform.python_version()}"
+    python = platform.python_version()
+    return f"{platform.node() or 'host'}: {os.cpu_count()} cores {cpu}, {mem:.0f} GiB, Python {python}"
 
 
 def print_table(title: str, rows: list[Measurement], baseline: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,14 @@ def ffmpeg_cmd(raw: Path, out: Path) -> list[str]:
             "-crf", str(CRF), "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(out)]
 
 
+def read_frames(raw: Path) -> Iterator[np.ndarray]:
+    """Frames read one at a time from the raw file, as ffmpeg reads them (no memory map kept resident)."""
+    size = WIDTH * HEIGHT * 3
+    with raw.open("rb") as fh:
+        while chunk := fh.read(size):
+            yield np.frombuffer(chunk, np.uint8).reshape(HEIGHT, WIDTH, 3)
+
+
 def shortgen_worker(raw: Path, out: Path) -> None:
     from fractions import Fraction
 
@@ -61,8 +70,8 @@ def shortgen_worker(raw: Path, out: Path) -> None:
     from shortgen.frames import Clip
     from shortgen.pipeline import post_process
 
-    frames = np.memmap(raw, dtype=np.uint8, mode="r").reshape(-1, HEIGHT, WIDTH, 3)
-    clip = Clip(WIDTH, HEIGHT, Fraction(FPS), len(frames), iter(frames))
+    count = raw.stat().st_size // (WIDTH * HEIGHT * 3)
+    clip = Clip(WIDTH, HEIGHT, Fraction(FPS), count, read_frames(raw))
     options = MakeOptions(preset="tiktok", caption=CAPTION, caption_style="clean", crf=CRF)
     post_process(clip, options, out, overwrite=True)
 
@@ -70,8 +79,8 @@ def shortgen_worker(raw: Path, out: Path) -> None:
 def moviepy_worker(raw: Path, out: Path) -> None:
     from moviepy import CompositeVideoClip, TextClip, VideoClip
 
-    frames = np.memmap(raw, dtype=np.uint8, mode="r").reshape(-1, HEIGHT, WIDTH, 3)
-    base = VideoClip(lambda t: frames[min(len(frames) - 1, int(round(t * FPS)))], duration=SECONDS)
+    frames = np.memmap(raw, dtype=np.uint8, mode="r").reshape(-1, HEIGHT, WIDTH, 3)  # moviepy needs random access
+    base = VideoClip(lambda t: frames[min(len(frames) - 1, round(t * FPS))], duration=SECONDS)
     crop_w = round(HEIGHT * OUT_W / OUT_H)
     base = base.cropped(x_center=WIDTH / 2, width=crop_w).resized((OUT_W, OUT_H))
     text = TextClip(font=font_path(), text=CAPTION, font_size=72, color="white", stroke_color="black",

@@ -15,11 +15,11 @@ from shortgen.cli.app import app
 runner = CliRunner()
 
 
-def run(*args: str):  # noqa: ANN201 - typer's Result
+def run(*args: str):
     return runner.invoke(app, list(args))
 
 
-def one_error_line(result) -> str:  # noqa: ANN001
+def one_error_line(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
@@ -53,7 +53,7 @@ def test_dry_run_json_prints_plan_only_on_stdout(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["frames"] == 360 and plan["seed"] == 7 and len(plan["segments"]) >= 2
-    assert [s["prompt"] for s in plan["segments"]][0] == "a fox"
+    assert plan["segments"][0]["prompt"] == "a fox"
     assert plan["segments"][-1]["prompt"] == "night"
     assert not out.exists()
 

@@ -70,7 +70,7 @@ def test_user_preset_dir_is_searched(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_unknown_preset_lists_available() -> None:
-    with pytest.raises(UsageError, match="unknown preset 'nope'; available: .*tiktok"):
+    with pytest.raises(UsageError, match=r"unknown preset 'nope'; available: .*tiktok"):
         load_preset("nope")
 
 

@@ -43,7 +43,7 @@ def test_pixels_survive_encoding(tmp_path: Path) -> None:
 
 
 def test_failed_stream_leaves_no_file(tmp_path: Path) -> None:
-    def broken():  # noqa: ANN202
+    def broken():
         yield from moving_square_frames(3, 96, 160)
         raise RuntimeError("generator crashed")
 
@@ -88,7 +88,7 @@ def test_audio_file_is_muxed_and_trimmed(tmp_path: Path) -> None:
                                                                                                      (90, 160))])
 def test_cover_crop_keeps_destination_aspect(src: tuple[int, int], dst: tuple[int, int]) -> None:
     x, y, w, h = cover_crop_box(*src, *dst)
-    assert 0 <= x and 0 <= y and x + w <= src[0] and y + h <= src[1]
+    assert x >= 0 and y >= 0 and x + w <= src[0] and y + h <= src[1]
     assert abs(w / h - dst[0] / dst[1]) < 0.02
 
 
