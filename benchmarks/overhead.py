@@ -27,8 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PROMPT = "a red fox runs through fresh snow | the fox looks up at the camera, golden hour"
 SCENARIOS: dict[str, dict[str, Any]] = {
-    "tiktok 15 s": {"preset": "tiktok", "duration": 15},
-    "tiktok 15 s, seamless loop": {"preset": "tiktok", "duration": 15, "loop": "seamless"},
+    "tiktok 10 s": {"preset": "tiktok", "duration": 10},
+    "tiktok 10 s, seamless loop": {"preset": "tiktok", "duration": 10, "loop": "seamless"},
 }
 TARGET = 0.10
 
