@@ -76,7 +76,9 @@ def shortgen_worker(raw: Path, out: Path) -> None:
     post_process(clip, options, out, overwrite=True)
 
 
-def moviepy_worker(raw: Path, out: Path) -> None:
+def moviepy_worker(raw: Path, out: Path, use_bgclip: bool = False) -> None:
+    """As moviepy's docs show: a clip plus a TextClip in a CompositeVideoClip (``use_bgclip`` is the faster,
+    less obvious form that skips the mask)."""
     from moviepy import CompositeVideoClip, TextClip, VideoClip
 
     frames = np.memmap(raw, dtype=np.uint8, mode="r").reshape(-1, HEIGHT, WIDTH, 3)  # moviepy needs random access
@@ -85,7 +87,7 @@ def moviepy_worker(raw: Path, out: Path) -> None:
     base = base.cropped(x_center=WIDTH / 2, width=crop_w).resized((OUT_W, OUT_H))
     text = TextClip(font=font_path(), text=CAPTION, font_size=72, color="white", stroke_color="black",
                     stroke_width=6).with_duration(SECONDS).with_position(("center", OUT_H - 440 - 140))
-    CompositeVideoClip([base, text], use_bgclip=True).write_videofile(
+    CompositeVideoClip([base, text], use_bgclip=use_bgclip).write_videofile(
         str(out), fps=FPS, codec="libx264", audio=False, preset=PRESET, ffmpeg_params=["-crf", str(CRF)],
         logger=None)
 
@@ -99,7 +101,10 @@ def main(runs: int = 3) -> None:
         rows = [
             measure("ffmpeg CLI", ffmpeg_cmd(raw, folder / "ffmpeg.mp4"), runs),
             measure("shortgen", [py, "-m", "benchmarks.post", "shortgen", str(raw), str(folder / "sg.mp4")], runs),
-            measure("moviepy", [py, "-m", "benchmarks.post", "moviepy", str(raw), str(folder / "mp.mp4")], 1),
+            measure("moviepy (as documented)", [py, "-m", "benchmarks.post", "moviepy", str(raw),
+                                                str(folder / "mp.mp4")], 1),
+            measure("moviepy (use_bgclip=True)", [py, "-m", "benchmarks.post", "moviepy-bgclip", str(raw),
+                                                  str(folder / "mp2.mp4")], 1),
         ]
     print_table(f"Post path: {SECONDS} s of {WIDTH}x{HEIGHT} @ {FPS} fps → {OUT_W}x{OUT_H} H.264 {PRESET} "
                 f"CRF {CRF}, caption", rows, baseline="ffmpeg CLI")
@@ -107,6 +112,8 @@ def main(runs: int = 3) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 4:
-        {"shortgen": shortgen_worker, "moviepy": moviepy_worker}[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
+        workers = {"shortgen": shortgen_worker, "moviepy": moviepy_worker,
+                   "moviepy-bgclip": lambda raw, out: moviepy_worker(raw, out, use_bgclip=True)}
+        workers[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
     else:
         main()
