@@ -74,3 +74,55 @@ def as_fraction(fps: float | int | Fraction | str) -> Fraction:
         if abs(value - ntsc) < 0.01:
             return Fraction(round(ntsc + 0.03) * 1000, 1001)
     return Fraction(value).limit_denominator(1001)
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable[Any], maxsize: int) -> Iterator[Any]:
+    """Run ``items`` in a background thread, at most ``maxsize`` items ahead of the consumer.
+
+    With the model producing frames and the post path consuming them, the next segment is generated while
+    this one is upscaled and encoded (torch, swscale and x264 release the GIL). Errors raised by ``items``
+    are re-raised in the consumer; when the consumer stops early, the producer stops at its next item.
+    """
+    import queue
+    import threading
+
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=max(1, maxsize))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            put(_Failure(err))
+
+    threading.Thread(target=produce, name="shortgen-prefetch", daemon=True).start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException

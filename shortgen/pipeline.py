@@ -166,8 +166,14 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None) -> 
 
 
 def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progress | None = None,
-              backend: GeneratorBackend | None = None, write_sidecar: bool = True) -> ClipResult:
-    """Generate, post-process and encode one clip. Pass ``backend`` to reuse a loaded model."""
+              backend: GeneratorBackend | None = None, write_sidecar: bool = True,
+              overlap: bool = True) -> ClipResult:
+    """Generate, post-process and encode one clip. Pass ``backend`` to reuse a loaded model.
+
+    With ``overlap`` the model generates the next segment while the post path upscales, captions and
+    encodes the frames of this one (a background thread, at most one segment of frames ahead); the frames
+    are the same either way.
+    """
     from shortgen.encode import encode_clip
     from shortgen.media import load_image
     from shortgen.metadata import write_sidecar as write_meta
@@ -188,7 +194,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     if backend is None:
         backend = load_generator(preset, options, progress)
         timings.add("load", time.perf_counter() - started)
-    clip = _generated_clip(plan, backend, first, progress, timings, audio)
+    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
 
@@ -203,8 +209,9 @@ def _audio_spec(options: MakeOptions) -> AudioSpec | None:
 
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
-                    progress: Progress, timings: Timings, audio: AudioSpec | None) -> Clip:
+                    progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool) -> Clip:
     from shortgen.chain import stream_segments
+    from shortgen.frames import prefetch
 
     gen = plan.preset.generation
     settings = GenerationSettings(negative_prompt=gen.negative_prompt, steps=gen.steps,
@@ -228,6 +235,8 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn)
     frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
+    if overlap:
+        frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
                 timings.timed("generate", frames), audio=audio)

@@ -141,3 +141,13 @@ def test_model_errors_are_one_line(tmp_path: Path, model: str, message: str) -> 
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not out.exists()
+
+
+def test_overlapped_generation_gives_the_same_frames(tiny_model_dir: Path, tiny_backend: Any, tmp_path: Path) -> None:
+    decoded = {}
+    for overlap in (True, False):
+        out = tmp_path / f"overlap-{overlap}.mp4"
+        make_clip(small_options(tmp_path, tiny_model_dir, seed=3, output=str(out)), backend=tiny_backend,
+                  overlap=overlap)
+        decoded[overlap] = np.stack(decode_frames(out))
+    assert np.array_equal(decoded[True], decoded[False])
