@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -9,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from shortgen.cli import batch, doctor, edit, inspect, make, models, presets
+from shortgen.cli.errors import EXIT_INTERRUPTED
 from shortgen.cli.output import Output
 
 # Typer vendors Click privately; find its exception bases through the public BadParameter instead of
@@ -60,4 +62,13 @@ app.add_typer(models.app, name="models")
 
 
 def main() -> None:
-    app(prog_name="shortgen")
+    try:
+        app(prog_name="shortgen")
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:
+            # The library has already removed its temp files. A model call may still be running in the
+            # prefetch thread; exiting without interpreter finalization keeps torch from aborting under it.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        raise
