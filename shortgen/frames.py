@@ -40,8 +40,11 @@ class Clip:
     num_frames: int
     frames: Iterable[Any]
     audio: AudioSpec | None = None
-    # Free-form facts stages want to hand down (e.g. the seam score a loop stage measured).
+    # What stages say about the clip when they are set up (copied and extended stage by stage).
     info: dict[str, Any] = field(default_factory=dict)
+    # What stages learn while frames stream (the loop stage's seam score). One dict shared by every clip
+    # derived with with_frames, so a fact recorded at the end of the stream reaches the encoder's caller.
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:

@@ -342,8 +342,7 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
                           subtitles=soft_cues)
     upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
     timings.add("encode", time.perf_counter() - before_encode - upstream)
-    # Facts a stage records while its frames stream (the loop stage's seam score) exist only now.
-    info.update({key: value for key, value in clip.info.items() if key not in info and key != "soft_subtitles"})
+    info.update(clip.facts)  # what stages learned while the frames streamed (the loop's seam score)
     result = ClipResult(
         output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
         frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,

@@ -124,7 +124,7 @@ def test_crossfade_closes_a_strong_motion_loop() -> None:
     out = LoopStage("crossfade", overlap_seconds=0.5).apply(square_clip(60))
     frames = list(out.frames)
     assert len(frames) == 45 and seam_score(frames) <= 1.5
-    assert out.info["seam_score"] == pytest.approx(seam_score(frames), abs=1e-3)
+    assert out.facts["seam_score"] == pytest.approx(seam_score(frames), abs=1e-3)
     assert out.info["loop"] == {"mode": "crossfade", "overlap_frames": 15}
 
 
@@ -187,7 +187,7 @@ def test_seamless_stage_plans_the_regenerated_opening_and_records_both_scores() 
     out = stage.apply(clip)
     frames = list(out.frames)
     assert len(frames) == out.num_frames == 30
-    assert out.info["loop"]["seam_score_generated"] > 1.5 and out.info["seam_score"] <= 1.5
+    assert out.info["loop"]["seam_score_generated"] > 1.5 and out.facts["seam_score"] <= 1.5
 
 
 def test_seamless_chain_conditions_the_last_segment_where_the_clip_ends() -> None:

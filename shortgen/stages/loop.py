@@ -21,7 +21,7 @@ Every mode streams; what each holds and what it does to the length:
 
 Audio loops at the same point: the clip's :class:`~shortgen.frames.AudioSpec` starts later by the crossfade's
 length and crossfades its end into the audio just before that start (see :class:`~shortgen.encode.AudioFeed`).
-The seam score of the output (:mod:`shortgen.seam`) lands in ``clip.info["seam_score"]`` when the stream ends.
+The seam score of the output (:mod:`shortgen.seam`) lands in ``clip.facts["seam_score"]`` when the stream ends.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class LoopStage:
             looped = self._seamless(clip, info)
         else:
             looped = clip.with_frames(clip.frames, info=info)
-        return looped.with_frames(_recording_seam(looped.frames, info))
+        return looped.with_frames(_recording_seam(looped.frames, looped.facts))
 
     def _crossfade(self, clip: Clip, info: dict[str, Any]) -> Clip:
         self.check(self.frames or clip.num_frames, clip.fps)
@@ -149,12 +149,12 @@ def _require_frames(clip: Clip, needed: int, what: str) -> None:
         raise UsageError(f"{what} needs {needed} source frames, the clip has {clip.num_frames}")
 
 
-def _recording_seam(frames: Iterable[np.ndarray], info: dict[str, Any]) -> Iterator[np.ndarray]:
-    """Measure the output's seam while it streams; store the score in ``info`` once the stream ends."""
+def _recording_seam(frames: Iterable[np.ndarray], facts: dict[str, Any]) -> Iterator[np.ndarray]:
+    """Measure the output's seam while it streams; store the score in ``facts`` once the stream ends."""
     meter = SeamMeter()
     yield from measured(frames, meter)
     score = meter.score()
-    info["seam_score"] = None if score is None else round(score, 4)
+    facts["seam_score"] = None if score is None else round(score, 4)
 
 
 def loop_audio(audio: AudioSpec | None, seconds: float | Fraction) -> AudioSpec | None:
