@@ -75,7 +75,7 @@ class EncoderSpec(Strict):
     codec: Literal["h264"] = "h264"
     profile: Literal["high", "main", "baseline"] = "high"
     pix_fmt: Literal["yuv420p"] = "yuv420p"
-    crf: int = Field(20, ge=0, le=51)
+    crf: int = Field(20, ge=1, le=51)  # 0 (lossless) needs a 4:4:4 profile, not High
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"] = "veryfast"
     max_bitrate_kbps: int = Field(8000, ge=100)
     bufsize_kbps: int = Field(16000, ge=100)
@@ -245,7 +245,7 @@ class MakeOptions(Strict):
     caption_box_opacity: float | None = Field(None, ge=0, le=1)
     subtitles: Literal["burn", "soft", "both"] | None = None
     audio: str | None = None
-    crf: int | None = Field(None, ge=0, le=51)
+    crf: int | None = Field(None, ge=1, le=51)
     # output
     output: str | None = None
 

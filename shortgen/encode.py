@@ -18,6 +18,7 @@ from shortgen.atomic import atomic_output
 from shortgen.config import EncoderSpec
 from shortgen.errors import MediaError
 from shortgen.frames import AudioSpec, Clip
+from shortgen.media import quiet_libav
 from shortgen.progress import Progress
 
 if TYPE_CHECKING:
@@ -225,39 +226,53 @@ def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = 
     """
     import av
 
-    from shortgen.subtitles import SubtitleTrack
-
     progress = progress or Progress()
     started = time.perf_counter()
     progress.start("encode", "Encoding", clip.num_frames)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        options = {"movflags": "+faststart+negative_cts_offsets", "use_editlist": "0"}
-        with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
-            video = _add_video_stream(container, clip, spec)
-            audio = _add_audio_stream(container, spec)
-            feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
-            track = SubtitleTrack(container, subtitles) if subtitles else None
-            count = 0
-            for frame in clip.frames:
-                if count == clip.num_frames:
-                    break
-                _check_frame(frame, clip)
-                container.mux(video.encode(to_video_frame(frame, count, clip.fps)))
-                count += 1
-                for audio_frame in feed.frames_until(count / clip.fps):
-                    container.mux(audio.encode(audio_frame))
-                if track is not None:
-                    container.mux(list(track.packets_until(count / clip.fps)))
-                progress.advance("encode")
-            if count != clip.num_frames:
-                raise MediaError(f"the stream ended after {count} of {clip.num_frames} frames")
-            for audio_frame in feed.frames_until(clip.duration):
-                container.mux(audio.encode(audio_frame))
-            container.mux(video.encode(None))
-            container.mux(audio.encode(None))
+        quiet_libav()
+        try:
+            count = _write_mp4(tmp, clip, spec, subtitles, progress)
+        except av.FFmpegError as err:
+            raise MediaError(f"the encoder failed writing {path.name}: {err}",
+                             "check the preset's encoder settings") from None
     progress.finish("encode")
     return EncodeResult(path, count, float(count / clip.fps), path.stat().st_size,
                         time.perf_counter() - started)
+
+
+def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue] | None,
+               progress: Progress) -> int:
+    """Mux video, audio (and soft subtitles) into ``tmp`` in step; returns the number of frames written."""
+    import av
+
+    from shortgen.subtitles import SubtitleTrack
+
+    options = {"movflags": "+faststart+negative_cts_offsets", "use_editlist": "0"}
+    with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
+        video = _add_video_stream(container, clip, spec)
+        audio = _add_audio_stream(container, spec)
+        feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
+        track = SubtitleTrack(container, subtitles) if subtitles else None
+        count = 0
+        for frame in clip.frames:
+            if count == clip.num_frames:
+                break
+            _check_frame(frame, clip)
+            container.mux(video.encode(to_video_frame(frame, count, clip.fps)))
+            count += 1
+            for audio_frame in feed.frames_until(count / clip.fps):
+                container.mux(audio.encode(audio_frame))
+            if track is not None:
+                container.mux(list(track.packets_until(count / clip.fps)))
+            progress.advance("encode")
+        if count != clip.num_frames:
+            raise MediaError(f"the stream ended after {count} of {clip.num_frames} frames")
+        for audio_frame in feed.frames_until(clip.duration):
+            container.mux(audio.encode(audio_frame))
+        container.mux(video.encode(None))
+        container.mux(audio.encode(None))
+    return count
 
 
 def _check_frame(frame: Any, clip: Clip) -> None:

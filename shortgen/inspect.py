@@ -88,6 +88,10 @@ def inspect_video(path: Path, *, seam: bool = True) -> VideoReport:
     """Probe ``path``. Raises :class:`UsageError` for a missing path, :class:`MediaError` for a non-video."""
     import av
 
+    from shortgen.media import quiet_libav
+
+    quiet_libav()
+
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path} does not exist" if not path.exists() else f"{path} is not a file", "check the path")

@@ -13,11 +13,19 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+def quiet_libav() -> None:
+    """Keep FFmpeg's own log lines off stderr; failures reach the user as one-line errors instead."""
+    import av.logging
+
+    av.logging.set_level(av.logging.PANIC)
+
+
 def _open(path: Path):
     import av
 
     if not path.is_file():
         raise UsageError(f"{path} does not exist", "check the path")
+    quiet_libav()
     try:
         return av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError):

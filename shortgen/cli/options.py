@@ -31,7 +31,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")
 NoSidecar = Annotated[bool, typer.Option("--no-sidecar", help="Do not write the .json metadata beside the clip.",
                                          rich_help_panel=OUT)]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Validate and print the plan; load nothing.")]
-Crf = Annotated[int | None, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).",
+Crf = Annotated[int | None, typer.Option("--crf", min=1, max=51, help="x264 quality (lower is better).",
                                          rich_help_panel=OUT)]
 
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default 0): same seed, same clip.",
