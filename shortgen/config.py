@@ -69,6 +69,8 @@ class GenerationSpec(Strict):
     device: DeviceName = "auto"
     dtype: DtypeName = "auto"
     low_memory: bool = False
+    compile: bool = False  # torch.compile the transformer (pays off from the second segment on a GPU)
+    attention_backend: str | None = None  # a diffusers attention backend, e.g. _native_cudnn, flash, sage
 
 
 class EncoderSpec(Strict):
@@ -226,6 +228,8 @@ class MakeOptions(Strict):
     device: DeviceName | None = None
     dtype: DtypeName | None = None
     low_memory: bool | None = None
+    compile: bool | None = None
+    attention_backend: str | None = None
     image: str | None = None
     # post
     upscale: Literal["lanczos", "bicubic", "bilinear", "area"] | None = None
@@ -274,6 +278,7 @@ class MakeOptions(Strict):
                 "guidance_scale": self.guidance_scale, "negative_prompt": self.negative_prompt,
                 "segment_frames": self.segment_frames, "overlap_frames": self.overlap_frames,
                 "device": self.device, "dtype": self.dtype, "low_memory": self.low_memory,
+                "compile": self.compile, "attention_backend": self.attention_backend,
                 **width_height,
             },
             "encoder": {"crf": self.crf},

@@ -137,8 +137,9 @@ def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None =
 
 def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
     gen = preset.generation
+    extra = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
     load = LoadOptions(model=gen.model, device=gen.device, dtype=gen.dtype, low_memory=gen.low_memory,
-                       revision=options.revision)
+                       revision=options.revision, compile=gen.compile, extra=extra)
     return load_backend(gen.backend, load, progress)
 
 
@@ -193,10 +194,24 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     started = time.perf_counter()
     if backend is None:
         backend = load_generator(preset, options, progress)
+        _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
     clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
+
+
+def _encode_prompts_and_free_text_encoder(backend: GeneratorBackend, plan: MakePlan) -> None:
+    """A model loaded for one clip knows every prompt it will see: encode them now and free the text
+    encoder, which for LTX (T5-XXL, ~10 GiB in bf16) is larger than the 2B transformer. Backends without
+    these optional methods are left alone; batch keeps the encoder, as later jobs bring new prompts."""
+    prepare = getattr(backend, "prepare_prompts", None)
+    release = getattr(backend, "release_text_encoder", None)
+    if prepare is None or release is None:
+        return
+    gen = plan.preset.generation
+    prepare(sorted({segment.prompt for segment in plan.segments.segments}), gen.negative_prompt, gen.guidance_scale)
+    release()
 
 
 def _audio_spec(options: MakeOptions) -> AudioSpec | None:

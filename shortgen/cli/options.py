@@ -62,6 +62,12 @@ Dtype = Annotated[Literal["auto", "bfloat16", "float16", "float32"] | None, type
 LowMemory = Annotated[bool | None, typer.Option("--low-memory/--no-low-memory",
                                                 help="CPU offload and VAE tiling for small GPUs.",
                                                 rich_help_panel=GEN)]
+Compile = Annotated[bool | None, typer.Option("--compile/--no-compile",
+                                              help="torch.compile the transformer (GPU; the first segment pays).",
+                                              rich_help_panel=GEN)]
+AttentionBackend = Annotated[str | None, typer.Option("--attention-backend", metavar="NAME",
+                                                     help="diffusers attention backend, e.g. _native_cudnn, flash.",
+                                                     rich_help_panel=GEN)]
 Image = Annotated[Path | None, typer.Option("--image", help="Start the clip from this still.", rich_help_panel=GEN)]
 
 Upscale = Annotated[Literal["lanczos", "bicubic", "bilinear", "area"] | None, typer.Option("--upscale",
