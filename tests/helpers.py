@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,16 @@ def synthetic_clip(n: int = 30, width: int = 96, height: int = 160, fps: int = 1
 
 
 def write_test_video(path: Path, n: int = 30, width: int = 96, height: int = 160, fps: int = 10,
-                     audio: bool = False) -> Path:
-    """A small H.264 file written directly with PyAV (independent of shortgen's encoder)."""
+                     audio: bool = False, frames: Iterable[np.ndarray] | None = None, crf: int = 10) -> Path:
+    """A small H.264 file written directly with PyAV (independent of shortgen's encoder): ``frames`` (default:
+    a moving square), with a 440 Hz tone when ``audio``."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "10", "preset": "ultrafast"}
+        stream.options = {"crf": str(crf), "preset": "ultrafast"}
         audio_stream = container.add_stream("aac", rate=48000, layout="stereo") if audio else None
-        for i, rgb in enumerate(moving_square_frames(n, width, height)):
+        source = moving_square_frames(n, width, height) if frames is None else frames
+        for i, rgb in enumerate(source):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = i
             container.mux(stream.encode(frame))

@@ -15,7 +15,7 @@ from shortgen.cli.app import app
 from shortgen.encode import AudioFeed
 from shortgen.frames import AudioSpec
 from shortgen.seam import seam_score
-from tests.helpers import decode_frames, small_preset
+from tests.helpers import decode_frames, small_preset, write_test_video
 
 runner = CliRunner()
 FPS = 30
@@ -35,27 +35,7 @@ def strong_motion(n: int, width: int = 96, height: int = 160) -> list[np.ndarray
 
 
 def write_motion_video(path: Path, n: int, fps: int, audio: bool) -> Path:
-    """Written with PyAV directly (not shortgen's encoder), with a 440 Hz tone when ``audio``."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 96, 160, "yuv420p"
-        stream.options = {"crf": "8", "preset": "ultrafast"}
-        tone = container.add_stream("aac", rate=48000, layout="stereo") if audio else None
-        for i, rgb in enumerate(strong_motion(n)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        if tone is not None:
-            samples = round(48000 * n / fps)
-            wave_ = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
-            for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(np.stack([wave_[start:start + 1024]] * 2)),
-                                                   format="fltp", layout="stereo")
-                chunk.sample_rate, chunk.pts = 48000, start
-                container.mux(tone.encode(chunk))
-            container.mux(tone.encode(None))
-    return path
+    return write_test_video(path, n=n, fps=fps, audio=audio, frames=strong_motion(n), crf=8)
 
 
 @pytest.fixture(scope="module")
