@@ -147,3 +147,10 @@ def test_doctor_reports_each_check_with_a_fix() -> None:
     assert all(c["ok"] or c["fix"] for c in report["checks"])
     cache = next(c for c in report["checks"] if c["name"] == "model cache")
     assert "huggingface" in cache["detail"] or "hub" in cache["detail"]
+
+
+@pytest.mark.parametrize("args", [[], ["presets"], ["models"]])
+def test_no_arguments_prints_help_once(args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == 0
+    assert result.stdout.count("Usage:") == 1

@@ -6,20 +6,13 @@ import os
 import sys
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from shortgen.cli import batch, doctor, edit, inspect, make, models, presets
 from shortgen.cli.errors import EXIT_INTERRUPTED
 from shortgen.cli.output import Output
-
-# Typer vendors Click privately; find its exception bases through the public BadParameter instead of
-# importing typer._click (see STYLE.md: that private module moves).
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-
-
-def _is_no_args_help(err: BaseException) -> bool:
-    return type(err).__name__ == "NoArgsIsHelpError"
 
 
 class OneLineErrors(TyperGroup):
@@ -29,15 +22,14 @@ class OneLineErrors(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except _CLICK_EXCEPTION as err:
+        except click.ClickException as err:
             ctx = getattr(err, "ctx", None)
-            if _is_no_args_help(err) and ctx is not None:
-                sys.stdout.write(ctx.get_help() + "\n")
+            if isinstance(err, click.exceptions.NoArgsIsHelpError):  # Typer has printed the help already
                 return 0 if not standalone_mode else sys.exit(0)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             Output().error(err.format_message() + hint)
             result = err.exit_code
-        except typer.Abort:
+        except click.exceptions.Abort:
             Output().error("aborted")
             result = 1
         if not standalone_mode:
