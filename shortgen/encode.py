@@ -78,15 +78,17 @@ def _add_audio_stream(container: av.container.OutputContainer, spec: EncoderSpec
     return stream
 
 
-def to_video_frame(frame: Any, index: int, fps: Fraction) -> av.VideoFrame:
-    """An RGB array is converted to BT.709 yuv420p; a yuv420p ``av.VideoFrame`` passes straight through."""
+def to_video_frame(frame: Any, index: int, fps: Fraction, reformatter: Any = None) -> av.VideoFrame:
+    """An RGB array is converted to BT.709 yuv420p; a yuv420p ``av.VideoFrame`` passes straight through.
+    Pass one ``VideoReformatter`` for a whole stream: it keeps swscale's context between frames."""
     import av
-    from av.video.reformatter import Colorspace
+    from av.video.reformatter import Colorspace, VideoReformatter
 
     if not isinstance(frame, av.VideoFrame):
         frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
     if frame.format.name != "yuv420p":
-        frame = frame.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
+        frame = (reformatter or VideoReformatter()).reformat(frame, format="yuv420p",
+                                                             dst_colorspace=Colorspace.ITU709)
     frame.pts, frame.time_base = index, 1 / fps
     return frame
 
@@ -245,6 +247,7 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
                progress: Progress) -> int:
     """Mux video, audio (and soft subtitles) into ``tmp`` in step; returns the number of frames written."""
     import av
+    from av.video.reformatter import VideoReformatter
 
     from shortgen.subtitles import SubtitleTrack
 
@@ -254,12 +257,13 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
         audio = _add_audio_stream(container, spec)
         feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
         track = SubtitleTrack(container, subtitles) if subtitles else None
+        reformatter = VideoReformatter()
         count = 0
         for frame in clip.frames:
             if count == clip.num_frames:
                 break
             _check_frame(frame, clip)
-            container.mux(video.encode(to_video_frame(frame, count, clip.fps)))
+            container.mux(video.encode(to_video_frame(frame, count, clip.fps, reformatter)))
             count += 1
             for audio_frame in feed.frames_until(count / clip.fps):
                 container.mux(audio.encode(audio_frame))

@@ -54,11 +54,14 @@ def _count_frames(path: Path) -> int:
 
 
 def _decode_rgb(path: Path) -> Iterator[np.ndarray]:
+    from av.video.reformatter import VideoReformatter
+
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
         for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24")
+            yield reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
 def load_image(path: Path, width: int, height: int) -> np.ndarray:

