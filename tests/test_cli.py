@@ -154,3 +154,24 @@ def test_no_arguments_prints_help_once(args: list[str]) -> None:
     result = run(*args)
     assert result.exit_code == 0
     assert result.stdout.count("Usage:") == 1
+
+
+def test_every_make_flag_reaches_the_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flag → option mapping (shared by make, edit and batch) loses nothing and renames what it must."""
+    import shortgen.pipeline as pipeline
+    from shortgen.config import MakeOptions
+
+    seen: dict[str, MakeOptions] = {}
+
+    def record(options: MakeOptions, **kwargs: object) -> None:  # stands in for plan_for_stages
+        seen["options"] = options
+        raise SystemExit(0)
+
+    monkeypatch.setattr(pipeline, "plan_for_stages", record)
+    run("make", "a", "-p", "b", "--guidance", "2.5", "--compile", "--attention-backend", "flash", "--font",
+        str(tmp_path / "f.ttf"), "--caption-outline-width", "3", "--crf", "23", "-o", str(tmp_path / "x.mp4"),
+        "--dry-run")
+    options = seen["options"]
+    assert options.prompt == ["a", "b"] and options.guidance_scale == 2.5 and options.compile is True
+    assert options.attention_backend == "flash" and options.font == str(tmp_path / "f.ttf")
+    assert options.caption_outline_width == 3 and options.crf == 23 and options.output == str(tmp_path / "x.mp4")

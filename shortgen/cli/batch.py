@@ -44,8 +44,9 @@ def batch(
     model: o.Model = None, revision: o.Revision = None, backend: o.Backend = None, steps: o.Steps = None,
     guidance: o.Guidance = None, negative_prompt: o.NegativePrompt = None, gen_size: o.GenSize = None,
     segment_frames: o.SegmentFrames = None, overlap_frames: o.OverlapFrames = None, device: o.Device = None,
-    dtype: o.Dtype = None, low_memory: o.LowMemory = None,
-    upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
+    dtype: o.Dtype = None, low_memory: o.LowMemory = None, compile_model: o.Compile = None,
+    attention_backend: o.AttentionBackend = None, upscale: o.Upscale = None, loop: o.Loop = None,
+    loop_overlap: o.LoopOverlap = None,
     caption_style: o.CaptionStyle = None, caption_position: o.CaptionPosition = None, font: o.Font = None,
     font_size: o.FontSize = None, subtitles: o.Subtitles = None, crf: o.Crf = None,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
@@ -55,18 +56,11 @@ def batch(
     Finished jobs (same parameters, clip and sidecar present) are skipped, so re-running resumes.
     Exit code 0 when every job succeeded, 1 when any failed, 2 when the job file is invalid.
     """
+    flags = dict(locals())
     from shortgen.batch import Shard, load_job_file, plan_batch
 
     out = Output(json_mode=json, quiet=quiet)
-    from shortgen.config import MakeOptions
-
-    cli = MakeOptions(
-        preset=preset, duration=duration, fps=fps, seed=seed, model=model, revision=revision, backend=backend,
-        steps=steps, guidance_scale=guidance, negative_prompt=negative_prompt, gen_size=gen_size,
-        segment_frames=segment_frames, overlap_frames=overlap_frames, device=device, dtype=dtype,
-        low_memory=low_memory, upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption_style=caption_style,
-        caption_position=caption_position, font=o.text(font), font_size=font_size, subtitles=subtitles, crf=crf,
-    )
+    cli = o.build_options(flags)
     part = Shard.parse(shard) if shard else None
     if job_file == "-" and sys.stdin.isatty():
         raise UsageError("'-' reads prompts from stdin, but stdin is a terminal",

@@ -32,18 +32,11 @@ def edit(
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
+    flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)
     if output is None:
         raise UsageError("edit needs an output path", "pass -o OUT.mp4")
-    options = o.build_options(
-        preset=preset, fps=fps, upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
-        captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
-        font=o.text(font), font_size=font_size, caption_color=caption_color,
-        caption_accent_color=caption_accent_color, caption_outline_color=caption_outline_color,
-        caption_outline_width=caption_outline_width, caption_box_color=caption_box_color,
-        caption_box_opacity=caption_box_opacity, subtitles=subtitles, audio=o.text(audio), crf=crf,
-        output=str(output),
-    )
+    options = o.build_options(flags)
     if preview is not None:
         _preview(out, source, options, preview, output, overwrite)
         return

@@ -36,21 +36,9 @@ def make(
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Generate a clip from a prompt: generate, upscale, loop, caption, encode."""
+    flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)
-    options = o.build_options(
-        prompt=[*(prompt or []), *(prompts or [])], preset=preset, duration=duration, fps=fps, seed=seed,
-        model=model, revision=revision, backend=backend, steps=steps, guidance_scale=guidance,
-        negative_prompt=negative_prompt, gen_size=gen_size, segment_frames=segment_frames,
-        overlap_frames=overlap_frames, device=device, dtype=dtype, low_memory=low_memory, compile=compile_model,
-        attention_backend=attention_backend,
-        image=o.text(image), upscale=upscale, loop=loop, loop_overlap=loop_overlap, caption=caption,
-        captions=o.text(captions), caption_style=caption_style, caption_position=caption_position,
-        font=o.text(font), font_size=font_size, caption_color=caption_color,
-        caption_accent_color=caption_accent_color, caption_outline_color=caption_outline_color,
-        caption_outline_width=caption_outline_width, caption_box_color=caption_box_color,
-        caption_box_opacity=caption_box_opacity, subtitles=subtitles, audio=o.text(audio), crf=crf,
-        output=o.text(output),
-    )
+    options = o.build_options(flags, prompt=[*(prompt or []), *(prompts or [])])
     if dry_run:
         from shortgen.pipeline import plan_for_stages
 

@@ -111,15 +111,25 @@ Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay u
                                             rich_help_panel=POST)]
 
 
-def build_options(**values: Any) -> MakeOptions:
-    """Flags → :class:`MakeOptions`; a value the model rejects is one line naming the flag."""
+# Command parameters whose names differ from the MakeOptions field they set.
+FIELD_OF_PARAMETER = {"guidance": "guidance_scale", "compile_model": "compile"}
+
+
+def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
+    """A command's flags (its ``locals()``) → :class:`MakeOptions`; ``values`` override them. Parameters that are
+    no option (``--json``, ``--overwrite``, ...) are left out, paths become strings. A value the model rejects
+    is one line naming the flag."""
     from pydantic import ValidationError
 
     from shortgen.config import MakeOptions
     from shortgen.errors import UsageError
 
+    fields = MakeOptions.model_fields
+    chosen = {FIELD_OF_PARAMETER.get(name, name): value for name, value in flags.items()}
+    chosen = {name: text(value) if isinstance(value, Path) else value
+              for name, value in chosen.items() if name in fields}
     try:
-        return MakeOptions(**values)
+        return MakeOptions(**{**chosen, **values})
     except ValidationError as err:
         first = err.errors()[0]
         flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
