@@ -33,7 +33,10 @@ def _open(path: Path):
 
 
 def open_video(path: Path) -> Clip:
-    """A clip that decodes ``path`` frame by frame when iterated; its audio passes through."""
+    """A clip that decodes ``path`` frame by frame when iterated, upright; its audio passes through.
+
+    Phone videos are usually stored sideways with a rotation in their display matrix; frames are turned the
+    way players (and ffmpeg's autorotate) show them, and the clip's size is the upright one."""
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(f"{path} has no video stream", "give a video file")
@@ -42,10 +45,19 @@ def open_video(path: Path) -> Clip:
         count = stream.frames or _count_frames(path)
         has_audio = bool(container.streams.audio)
         width, height = stream.codec_context.width, stream.codec_context.height
-    if count <= 0:
+        first = next(container.decode(stream), None)
+    if count <= 0 or first is None:
         raise MediaError(f"{path} has no frames", "give a non-empty video")
+    if quarter_turns(first.rotation) % 2:
+        width, height = height, width
     audio = AudioSpec(path=path) if has_audio else None
-    return Clip(width, height, fps, count, _decode_rgb(path), audio=audio, info={"source": str(path)})
+    info = {"source": str(path), "rotation": first.rotation}
+    return Clip(width, height, fps, count, _decode_rgb(path), audio=audio, info=info)
+
+
+def quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns for a display-matrix rotation in degrees (90 → 1, -90 → 3)."""
+    return round(rotation / 90) % 4
 
 
 def _count_frames(path: Path) -> int:
@@ -54,6 +66,7 @@ def _count_frames(path: Path) -> int:
 
 
 def _decode_rgb(path: Path) -> Iterator[np.ndarray]:
+    import numpy as np
     from av.video.reformatter import VideoReformatter
 
     with _open(path) as container:
@@ -61,7 +74,9 @@ def _decode_rgb(path: Path) -> Iterator[np.ndarray]:
         stream.thread_type = "AUTO"
         reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
         for frame in container.decode(stream):
-            yield reformatter.reformat(frame, format="rgb24").to_ndarray()
+            rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+            turns = quarter_turns(frame.rotation)
+            yield np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 
 
 def load_image(path: Path, width: int, height: int) -> np.ndarray:
