@@ -272,7 +272,7 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     check_output_path(output, overwrite)
     if output.resolve() == source.resolve():
         raise UsageError("the output would replace the input", "write to another -o path")
-    clip = open_video(source)
+    clip = open_video(source, constant_fps=as_fraction(options.fps or preset.output.fps))
     if options.fps and as_fraction(options.fps) != clip.fps:
         raise UsageError(f"{source} is {float(clip.fps):g} fps; changing the frame rate is not supported")
     audio = _audio_spec(options) or clip.audio
@@ -305,7 +305,7 @@ def preview_frame(source: Path, options: MakeOptions, seconds: float, output: Pa
     preset = resolve_preset(options)
     stages = build_post_stages(preset, options)
     check_output_path(output, overwrite)
-    clip = open_video(source)
+    clip = open_video(source, constant_fps=as_fraction(options.fps or preset.output.fps))
     for stage in stages:
         clip = stage.apply(clip)
     for message in clip.info.get("warnings", []):
