@@ -98,10 +98,11 @@ def default_output(prompts: list[str]) -> Path:
     return Path(f"{slug}.mp4")
 
 
-def plan_make(options: MakeOptions, *, extra_frames: int = 0) -> MakePlan:
-    """Validate options and plan the segments. Raises :class:`UsageError` on bad input; no torch."""
+def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | None = None) -> MakePlan:
+    """Validate options and plan the segments. Raises :class:`UsageError` on bad input; no torch.
+    ``preset``: the options' resolved preset, when the caller has it already."""
     prompts = split_prompts(options.prompts())
-    preset = resolve_preset(options)
+    preset = preset or resolve_preset(options)
     duration = options.duration if options.duration is not None else preset.duration.default
     check_duration(duration, preset)
     gen = preset.generation
@@ -147,22 +148,23 @@ def requested_frames(options: MakeOptions, preset: Preset) -> int:
     return round((options.duration or preset.duration.default) * preset.output.fps)
 
 
-def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None) -> MakePlan:
+def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
+                    preset: Preset | None = None) -> MakePlan:
     """The plan ``make`` runs: the clip's frames plus what its post stages consume (a crossfade's overlap, a
     seamless loop's regenerated opening; a ping-pong needs about half). Without ``stages`` only the loop
-    stage is built, which is all ``--dry-run`` needs."""
-    preset = resolve_preset(options)
+    stage is built, which is all ``--dry-run`` needs. The preset is read and validated once."""
+    preset = preset or resolve_preset(options)
     frames = requested_frames(options, preset)
     if stages is None:
         stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
     extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
-    plan = plan_make(options, extra_frames=extra)
+    plan = plan_make(options, extra_frames=extra, preset=preset)
     if preset.loop.mode == "seamless":
         from shortgen.stages.loop import room_to_close
 
-        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more).segments, frames,
-                             preset.generation.segment_frames)
-        plan = plan_make(options, extra_frames=extra + more) if more else plan
+        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more, preset=preset).segments,
+                             frames, preset.generation.segment_frames)
+        plan = plan_make(options, extra_frames=extra + more, preset=preset) if more else plan
     return plan
 
 
@@ -182,7 +184,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     progress = progress or Progress()
     preset = resolve_preset(options)
     stages = build_post_stages(preset, options, requested_frames(options, preset))
-    plan = plan_for_stages(options, stages)
+    plan = plan_for_stages(options, stages, preset)
     check_output_path(plan.output, overwrite)
     gen = preset.generation
     first: list[FrameCondition] = []
