@@ -253,7 +253,8 @@ class PlannedJob:
     def model_group(self) -> tuple[Any, ...]:
         """Jobs with equal groups share one loaded model."""
         gen = self.plan.preset.generation
-        return (gen.backend, gen.model, self.options.revision, gen.device, gen.dtype, gen.low_memory)
+        return (gen.backend, gen.model, self.options.revision, gen.device, gen.dtype, gen.low_memory, gen.compile,
+                gen.attention_backend, gen.fp8, gen.vae_tiling)
 
     def to_dict(self) -> dict[str, Any]:
         plan = self.plan.to_dict()

@@ -71,6 +71,9 @@ class GenerationSpec(Strict):
     low_memory: bool = False
     compile: bool = False  # torch.compile the transformer (pays off from the second segment on a GPU)
     attention_backend: str | None = None  # a diffusers attention backend, e.g. _native_cudnn, flash, sage
+    fp8: bool = False  # store the transformer's weights in float8, compute in the model dtype
+    vae_tiling: bool = False  # decode in tiles (less memory at large sizes); low_memory turns it on too
+    decode_ahead: bool = False  # decode a segment while the next one denoises
 
 
 class EncoderSpec(Strict):
@@ -230,6 +233,9 @@ class MakeOptions(Strict):
     low_memory: bool | None = None
     compile: bool | None = None
     attention_backend: str | None = None
+    fp8: bool | None = None
+    vae_tiling: bool | None = None
+    decode_ahead: bool | None = None
     image: str | None = None
     # post
     upscale: Literal["lanczos", "bicubic", "bilinear", "area"] | None = None
@@ -278,7 +284,8 @@ class MakeOptions(Strict):
                 "guidance_scale": self.guidance_scale, "negative_prompt": self.negative_prompt,
                 "segment_frames": self.segment_frames, "overlap_frames": self.overlap_frames,
                 "device": self.device, "dtype": self.dtype, "low_memory": self.low_memory,
-                "compile": self.compile, "attention_backend": self.attention_backend,
+                "compile": self.compile, "attention_backend": self.attention_backend, "fp8": self.fp8,
+                "vae_tiling": self.vae_tiling, "decode_ahead": self.decode_ahead,
                 **width_height,
             },
             "encoder": {"crf": self.crf},

@@ -140,7 +140,8 @@ def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> 
     gen = preset.generation
     extra = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
     load = LoadOptions(model=gen.model, device=gen.device, dtype=gen.dtype, low_memory=gen.low_memory,
-                       revision=options.revision, compile=gen.compile, extra=extra)
+                       revision=options.revision, compile=gen.compile, fp8=gen.fp8, vae_tiling=gen.vae_tiling,
+                       extra=extra)
     return load_backend(gen.backend, load, progress)
 
 

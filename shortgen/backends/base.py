@@ -113,6 +113,8 @@ class LoadOptions:
     low_memory: bool = False
     revision: str | None = None
     compile: bool = False
+    fp8: bool = False  # float8 (e4m3) weight storage for the denoiser, computing in ``dtype``
+    vae_tiling: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

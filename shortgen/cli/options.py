@@ -68,6 +68,15 @@ Compile = Annotated[bool | None, typer.Option("--compile/--no-compile",
 AttentionBackend = Annotated[str | None, typer.Option("--attention-backend", metavar="NAME",
                                                      help="diffusers attention backend, e.g. _native_cudnn, flash.",
                                                      rich_help_panel=GEN)]
+Fp8 = Annotated[bool | None, typer.Option("--fp8/--no-fp8",
+                                          help="Keep transformer weights in float8, compute in bf16 (CUDA).",
+                                          rich_help_panel=GEN)]
+VaeTiling = Annotated[bool | None, typer.Option("--vae-tiling/--no-vae-tiling",
+                                                help="Decode in tiles: less GPU memory at large sizes.",
+                                                rich_help_panel=GEN)]
+DecodeAhead = Annotated[bool | None, typer.Option("--decode-ahead/--no-decode-ahead",
+                                                  help="Decode a segment while the next one denoises.",
+                                                  rich_help_panel=GEN)]
 Image = Annotated[Path | None, typer.Option("--image", help="Start the clip from this still.", rich_help_panel=GEN)]
 
 Upscale = Annotated[Literal["lanczos", "bicubic", "bilinear", "area"] | None, typer.Option("--upscale",
