@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from shortgen.captions_io import Cue, Word
+from shortgen.config import replace
 from shortgen.presets import load_preset
 from shortgen.stages.captions import CaptionBurner
 from shortgen.stages.captions.fonts import FontSet
@@ -49,7 +50,7 @@ def render_previews(folder: Path, preset_name: str = "tiktok") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for style, cue in STYLES.items():
-        spec = preset.captions.model_copy(update={"style": style})
+        spec = replace(preset.captions, style=style)
         burner = CaptionBurner([cue], spec, zone, fonts, float(preset.output.fps))
         index = round(PREVIEW_SECONDS[style] * preset.output.fps)
         frame = burner.frame_at(background(width, height), index)

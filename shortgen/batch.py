@@ -54,11 +54,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import filelock
-from pydantic import ValidationError
+from msgspec import ValidationError
 
 from shortgen import pipeline
 from shortgen.atomic import PARTIAL_MARK, write_text_atomic
-from shortgen.config import MakeOptions, describe_validation_error, layered_options, validate_model
+from shortgen.config import (
+    MakeOptions,
+    as_dict,
+    describe_validation_error,
+    field_names,
+    layered_options,
+    validate_model,
+)
+from shortgen.config import replace as replace_fields
 from shortgen.errors import ConfigError, ShortgenError, UsageError
 from shortgen.metadata import read_sidecar, sidecar_path
 from shortgen.pipeline import MakePlan, default_output, plan_for_stages
@@ -179,7 +187,7 @@ def parse_prompt_lines(text: str, source: str, base_dir: Path) -> JobFile:
 def parse_defaults(data: Any, where: str) -> MakeOptions:
     if data is None:
         return MakeOptions()
-    return validate_options(data, where, allowed=set(MakeOptions.model_fields))
+    return validate_options(data, where, allowed=set(field_names(MakeOptions)))
 
 
 def parse_job(entry: Any, index: int, source: str) -> JobSpec:
@@ -194,7 +202,7 @@ def parse_job(entry: Any, index: int, source: str) -> JobSpec:
         raise ConfigError(f"{source}: job {index}: 'name' must be text, got {type(name).__name__}")
     name = str(name) if name is not None else None
     where = f"{source}: {job_label(index, name or _prompt_slug(raw.get('prompt')))}"
-    options = validate_options(raw, where, allowed={*MakeOptions.model_fields, "name"})
+    options = validate_options(raw, where, allowed={*field_names(MakeOptions), "name"})
     return JobSpec(index, name, options)
 
 
@@ -315,7 +323,7 @@ def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeO
         merged = layered_options(defaults, job, cli)
         plan = plan_for_stages(merged)
     except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, where)) from None
+        raise ConfigError(describe_validation_error(err, where, MakeOptions, None)) from None
     except ShortgenError as err:
         raise ConfigError(f"{where}: {err}") from None
     slug = slugify(plan.prompts[0])
@@ -323,7 +331,7 @@ def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeO
               "date": today.isoformat(), "preset": plan.preset.name}
     relative = render_output_name(merged.output or DEFAULT_OUTPUT_TEMPLATE, fields, where)
     output = resolve_output(relative, out_dir, allow_outside, where)
-    options = merged.model_copy(update={"output": str(output)})
+    options = replace_fields(merged, output=str(output))
     plan = replace(plan, options=options, output=output)
     return PlannedJob(spec.index, spec.name or slug, options, plan, job_key(options, plan))
 
@@ -395,16 +403,15 @@ def _absolute_inputs(options: MakeOptions, base: Path) -> MakeOptions:
     preset = options.preset
     if preset and preset.endswith((".yaml", ".yml")) and not Path(preset).expanduser().is_absolute():
         update["preset"] = str(base / Path(preset).expanduser())
-    return options.model_copy(update=update) if update else options
+    return replace_fields(options, **update) if update else options
 
 
 def job_key(options: MakeOptions, plan: MakePlan) -> str:
     """Hash of everything that decides the clip's content (not where it is written, nor the preset's name)."""
     payload = {
         "version": JOB_KEY_VERSION,
-        "options": options.model_dump(mode="json", exclude_none=True,
-                                      exclude={"output", "preset", "prompt", *INPUT_FILE_FIELDS}),
-        "preset": plan.preset.model_dump(mode="json", exclude={"name", "description"}),
+        "options": as_dict(options, exclude_none=True, exclude={"output", "preset", "prompt", *INPUT_FILE_FIELDS}),
+        "preset": as_dict(plan.preset, exclude={"name", "description"}),
         "prompts": plan.prompts,
         "duration": plan.duration,
         "seed": plan.seed,

@@ -2,7 +2,7 @@
 
 Parsing is pysubs2's (SRT, WebVTT) and the standard ``json`` module's; what this module adds is the
 strictness a user needs: pysubs2 silently skips a block it cannot read, so a short structural pass names
-the line of a malformed timing or of text outside any cue, and pydantic names the bad JSON entry.
+the line of a malformed timing or of text outside any cue, and a bad JSON entry is named by its number.
 
 Rules that shape the cues (documented in the README):
 
@@ -22,8 +22,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+import msgspec
 
 from shortgen.errors import UsageError
 
@@ -173,19 +174,23 @@ def parse_subtitles(text: str, source: str, fmt: str) -> list[Cue]:
 
 
 # --- word-timing JSON --------------------------------------------------------------------------------------
-class _WordEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # speech-to-text tools add fields such as "probability"
-
+class _WordEntry(msgspec.Struct):  # unknown keys are ignored: speech-to-text tools add e.g. "probability"
     word: str
-    start: float
-    end: float
+    start: Annotated[float, msgspec.Meta(ge=0)]
+    end: Annotated[float, msgspec.Meta(ge=0)]
 
-    @field_validator("start", "end")
-    @classmethod
-    def _not_negative(cls, v: float) -> float:
-        if v < 0 or v != v:
-            raise ValueError("must be a number of seconds >= 0")
-        return v
+
+def _word_entry_problem(err: msgspec.ValidationError, entry: object) -> str:
+    from shortgen.config import error_location, readable_message
+
+    message, parts = error_location(err)
+    missing = re.match(r"Object missing required field `([^`]+)`", message)
+    if missing:
+        return f"'{missing[1]}': missing"
+    if not parts:
+        return readable_message(message, entry)
+    value = entry.get(parts[0]) if isinstance(entry, dict) else None
+    return f"'{parts[0]}': {readable_message(message, value)}"
 
 
 def _json_entries(data: object, source: str) -> list[object]:
@@ -211,12 +216,9 @@ def parse_word_json(text: str, source: str) -> list[Cue]:
     for index, entry in enumerate(entries, 1):
         where = f"{source} entry {index}"
         try:
-            parsed = _WordEntry.model_validate(entry)
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "entry"
-            message = first["msg"].removeprefix("Value error, ")
-            raise UsageError(f"{where}: '{key}': {message}",
+            parsed = msgspec.convert(entry, _WordEntry)
+        except msgspec.ValidationError as err:
+            raise UsageError(f"{where}: {_word_entry_problem(err, entry)}",
                              'each entry needs "word" (text), "start" and "end" (seconds)') from None
         if parsed.end < parsed.start:
             raise UsageError(f"{where}: 'end' ({parsed.end:g}) is before 'start' ({parsed.start:g})")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import msgspec
+from msgspec import Meta, Struct
 
 from shortgen.errors import ConfigError
 
@@ -20,37 +21,51 @@ CaptionPosition = Literal["top", "middle", "bottom"]
 LoopMode = Literal["none", "crossfade", "pingpong", "seamless"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
+UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
+SubtitleMode = Literal["burn", "soft", "both"]
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
-HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+StructT = TypeVar("StructT", bound=Struct)
+
+HEX_COLOR = r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+Colour = Annotated[str, Meta(pattern=HEX_COLOR)]
+
+Positive = Annotated[float, Meta(gt=0)]
+Side = Annotated[int, Meta(ge=64, le=4096)]
+Fps = Annotated[int, Meta(ge=1, le=120)]
+Steps = Annotated[int, Meta(ge=1, le=200)]
+Crf = Annotated[int, Meta(ge=1, le=51)]  # 0 (lossless) needs a 4:4:4 profile, not High
+FontSize = Annotated[int, Meta(ge=8, le=400)]
+OutlineWidth = Annotated[int, Meta(ge=0, le=40)]
+Opacity = Annotated[float, Meta(ge=0, le=1)]
+SegmentFrames = Annotated[int, Meta(ge=9)]
+NonNegative = Annotated[int, Meta(ge=0)]
+Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Unknown keys are errors; instances are immutable (change one with :func:`replace`)."""
 
 
 class OutputSpec(Strict):
-    width: int = Field(1080, ge=64, le=4096)
-    height: int = Field(1920, ge=64, le=4096)
-    fps: int = Field(30, ge=1, le=120)
+    width: Side = 1080
+    height: Side = 1920
+    fps: Fps = 30
 
-    @field_validator("width", "height")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError("must be even (H.264 with yuv420p needs even sizes)")
-        return v
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            if getattr(self, name) % 2:
+                raise ValueError(f"{name} {getattr(self, name)} must be even (H.264 with yuv420p needs even sizes)")
 
 
 class DurationSpec(Strict):
-    default: float = Field(15.0, gt=0)
-    min: float = Field(10.0, gt=0)
-    max: float = Field(30.0, gt=0)
+    default: Positive = 15.0
+    min: Positive = 10.0
+    max: Positive = 30.0
 
-    @model_validator(mode="after")
-    def _ordered(self) -> DurationSpec:
+    def __post_init__(self) -> None:
         if not self.min <= self.default <= self.max:
             raise ValueError(f"need min <= default <= max, got {self.min} <= {self.default} <= {self.max}")
-        return self
 
 
 class GenerationSpec(Strict):
@@ -58,14 +73,14 @@ class GenerationSpec(Strict):
 
     backend: str = "ltx"
     model: str = "Lightricks/LTX-Video-0.9.8-13B-distilled"
-    width: int = Field(544, ge=32)
-    height: int = Field(960, ge=32)
-    steps: int = Field(8, ge=1, le=200)
-    guidance_scale: float = Field(1.0, ge=0)
+    width: Annotated[int, Meta(ge=32)] = 544
+    height: Annotated[int, Meta(ge=32)] = 960
+    steps: Steps = 8
+    guidance_scale: Annotated[float, Meta(ge=0)] = 1.0
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
     # Frames per model call (8k+1 for LTX) and frames shared between consecutive segments.
-    segment_frames: int = Field(121, ge=9)
-    overlap_frames: int = Field(17, ge=0)
+    segment_frames: SegmentFrames = 121
+    overlap_frames: NonNegative = 17
     device: DeviceName = "auto"
     dtype: DtypeName = "auto"
     low_memory: bool = False
@@ -80,55 +95,48 @@ class EncoderSpec(Strict):
     codec: Literal["h264"] = "h264"
     profile: Literal["high", "main", "baseline"] = "high"
     pix_fmt: Literal["yuv420p"] = "yuv420p"
-    crf: int = Field(20, ge=1, le=51)  # 0 (lossless) needs a 4:4:4 profile, not High
-    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"] = "veryfast"
-    max_bitrate_kbps: int = Field(8000, ge=100)
-    bufsize_kbps: int = Field(16000, ge=100)
-    gop_seconds: float = Field(2.0, gt=0)
+    crf: Crf = 20
+    preset: X264Preset = "veryfast"
+    max_bitrate_kbps: Annotated[int, Meta(ge=100)] = 8000
+    bufsize_kbps: Annotated[int, Meta(ge=100)] = 16000
+    gop_seconds: Positive = 2.0
     closed_gop: bool = True
-    bframes: int = Field(2, ge=0, le=16)
+    bframes: Annotated[int, Meta(ge=0, le=16)] = 2
     audio_codec: Literal["aac"] = "aac"
     audio_sample_rate: Literal[44100, 48000] = 48000
-    audio_bitrate_kbps: int = Field(128, ge=32, le=512)
-    max_size_mb: float | None = Field(None, gt=0)
+    audio_bitrate_kbps: Annotated[int, Meta(ge=32, le=512)] = 128
+    max_size_mb: Positive | None = None
 
 
 class SafeZone(Strict):
     """Margins, in output pixels, that the platform's own buttons and text cover."""
 
-    left: int = Field(65, ge=0)
-    top: int = Field(270, ge=0)
-    right: int = Field(160, ge=0)
-    bottom: int = Field(670, ge=0)
+    left: NonNegative = 65
+    top: NonNegative = 270
+    right: NonNegative = 160
+    bottom: NonNegative = 670
 
 
 class CaptionSpec(Strict):
     style: CaptionStyleName = "clean"
     position: CaptionPosition = "bottom"
     font: str | None = None
-    font_size: int = Field(72, ge=8, le=400)
-    min_font_size: int = Field(28, ge=6, le=400)
-    max_lines: int = Field(3, ge=1, le=12)
-    color: str = "#FFFFFF"
-    accent_color: str = "#FFD400"
-    outline_color: str = "#000000"
-    outline_width: int = Field(6, ge=0, le=40)
+    font_size: FontSize = 72
+    min_font_size: Annotated[int, Meta(ge=6, le=400)] = 28
+    max_lines: Annotated[int, Meta(ge=1, le=12)] = 3
+    color: Colour = "#FFFFFF"
+    accent_color: Colour = "#FFD400"
+    outline_color: Colour = "#000000"
+    outline_width: OutlineWidth = 6
     shadow: bool = True
-    box_color: str = "#000000"
-    box_opacity: float = Field(0.6, ge=0, le=1)
-
-    @field_validator("color", "accent_color", "outline_color", "box_color")
-    @classmethod
-    def _hex(cls, v: str) -> str:
-        if not HEX_COLOR.match(v):
-            raise ValueError(f"{v!r} is not a colour; use #RRGGBB or #RRGGBBAA")
-        return v
+    box_color: Colour = "#000000"
+    box_opacity: Opacity = 0.6
 
 
 class LoopSpec(Strict):
     mode: LoopMode = "none"
-    overlap_seconds: float = Field(0.5, gt=0)
-    seam_threshold: float = Field(1.5, gt=0)
+    overlap_seconds: Positive = 0.5
+    seam_threshold: Positive = 1.5
 
 
 class Preset(Strict):
@@ -142,42 +150,120 @@ class Preset(Strict):
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
 
-    @model_validator(mode="after")
-    def _zone_fits(self) -> Preset:
+    def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
         if z.left + z.right >= o.width or z.top + z.bottom >= o.height:
             raise ValueError(f"safe_zone margins leave no room inside {o.width}x{o.height}")
-        return self
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+# ------------------------------------------------------------------------------------ validation
 
 
-def describe_validation_error(err: ValidationError, source: str) -> str:
-    """One line naming the file, the key and what is allowed, for the first problem found."""
-    first = err.errors()[0]
-    key = _loc(first["loc"])
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    if kind == "literal_error":
-        allowed = first.get("ctx", {}).get("expected", "")
-        return f"{source}: '{key}' is {first.get('input')!r}; allowed: {allowed}"
-    if kind == "missing":
-        return f"{source}: missing required key '{key}'"
-    msg = first["msg"].removeprefix("Value error, ")
-    return f"{source}: '{key}': {msg} (got {first.get('input')!r})"
+def replace(obj: StructT, **changes: Any) -> StructT:
+    """A copy of ``obj`` with ``changes``, validated like the original."""
+    return convert(type(obj), {**as_dict(obj), **changes})
 
 
-def validate_model(model: type[BaseModel], data: Any, source: str) -> Any:
+def as_dict(obj: Struct, *, exclude_none: bool = False,
+            exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """Plain JSON-ready data (nested sections become dicts)."""
+    data = msgspec.to_builtins(obj)
+    return {k: v for k, v in data.items() if k not in exclude and not (exclude_none and v is None)}
+
+
+def field_names(model: type[Struct]) -> tuple[str, ...]:
+    return model.__struct_fields__
+
+
+def convert(model: type[StructT], data: Any) -> StructT:
+    """Validate ``data`` into ``model``; raises ``msgspec.ValidationError`` (see :func:`describe_validation_error`)."""
+    return msgspec.convert(data, model)
+
+
+_ERROR = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def error_location(err: msgspec.ValidationError) -> tuple[str, list[str | int]]:
+    """msgspec's message without its location, and the location as keys and list indices."""
+    match = _ERROR.match(str(err))
+    assert match is not None  # the pattern matches any text
+    parts: list[str | int] = [key if key else int(index)
+                              for key, index in _PATH_PART.findall(match["path"] or "")]
+    return match["message"], parts
+
+
+def describe_validation_error(err: msgspec.ValidationError, source: str, model: type[Struct], data: Any) -> str:
+    """One line naming the file, the key and what is allowed."""
+    message, parts = error_location(err)
+    field = re.match(r"Object (contains unknown|missing required) field `([^`]+)`", message)
+    if field:
+        key = _dotted([*parts, field[2]])
+        what = "unknown key" if field[1] == "contains unknown" else "missing required key"
+        return f"{source}: {what} '{key}'"
+    key = _dotted(parts)
+    value = _value_at(data, parts)
+    if message.startswith("Invalid enum value"):
+        choices = ", ".join(repr(c) for c in _literal_choices(model, parts))
+        return f"{source}: '{key}' is {value!r}; allowed: {choices}"
+    message = readable_message(message, value)
+    return f"{source}: '{key}': {message}" if parts else f"{source}: {message}"
+
+
+def readable_message(message: str, value: Any) -> str:
+    """msgspec's wording, for people: ``Expected `int` >= 1`` → ``expected int >= 1 (got 0)``."""
+    if HEX_COLOR in message:
+        return f"{value!r} is not a colour; use #RRGGBB or #RRGGBBAA"
+    message = message.replace("`", "").replace(" | null", "")
+    if message.startswith("Expected"):
+        message = "expected" + message.removeprefix("Expected")
+        message = re.sub(r", got \w+$", "", message) + f" (got {value!r})"
+    return message
+
+
+def _dotted(parts: list[str | int]) -> str:
+    return ".".join(str(part) for part in parts) or "(top level)"
+
+
+def _value_at(data: Any, parts: list[str | int]) -> Any:
+    for part in parts:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _literal_choices(model: type[Any], parts: list[str | int]) -> tuple[Any, ...]:
+    """The allowed values of the ``Literal`` field at ``parts`` (unwrapping ``X | None``)."""
+    from typing import get_args, get_type_hints
+
+    kind: Any = model
+    for part in parts:
+        if isinstance(part, int) or not (isinstance(kind, type) and issubclass(kind, Struct)):
+            return ()
+        kind = get_type_hints(kind)[part]
+        options = [a for a in get_args(kind) if a is not type(None)] if _is_union(kind) else [kind]
+        kind = options[0] if len(options) == 1 else kind
+    return tuple(get_args(kind))
+
+
+def _is_union(kind: Any) -> bool:
+    import types
+    from typing import Union, get_origin
+
+    return get_origin(kind) in (Union, types.UnionType)
+
+
+def validate_model(model: type[StructT], data: Any, source: str) -> StructT:
     """Validate ``data`` into ``model``; a failure becomes a one-line :class:`ConfigError`."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(data).__name__}")
+    data = dict(data)
     try:
-        return model.model_validate(dict(data))
-    except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, source)) from None
+        return convert(model, data)
+    except msgspec.ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source, model, data)) from None
 
 
 def merge_layers(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -210,24 +296,25 @@ def path_or_none(value: str | Path | None) -> Path | None:
 class MakeOptions(Strict):
     """What one ``make`` call (or one batch job) asks for. ``None`` means 'not set here'.
 
-    The same model validates CLI flags, job-file entries and Python callers' keyword arguments.
+    The same model validates CLI flags, job-file entries and Python callers' keyword arguments (those are
+    checked by :func:`checked_options` when a library call starts).
     """
 
     prompt: list[str] | str | None = None
     preset: str | None = None
-    duration: float | None = Field(None, gt=0)
-    seed: int | None = Field(None, ge=0, lt=2**63)
-    fps: int | None = Field(None, ge=1, le=120)
+    duration: Positive | None = None
+    seed: Seed | None = None
+    fps: Fps | None = None
     # generation
     backend: str | None = None
     model: str | None = None
     revision: str | None = None
-    steps: int | None = Field(None, ge=1, le=200)
-    guidance_scale: float | None = Field(None, ge=0)
+    steps: Steps | None = None
+    guidance_scale: Annotated[float, Meta(ge=0)] | None = None
     negative_prompt: str | None = None
     gen_size: str | None = None
-    segment_frames: int | None = Field(None, ge=9)
-    overlap_frames: int | None = Field(None, ge=0)
+    segment_frames: SegmentFrames | None = None
+    overlap_frames: NonNegative | None = None
     device: DeviceName | None = None
     dtype: DtypeName | None = None
     low_memory: bool | None = None
@@ -238,33 +325,26 @@ class MakeOptions(Strict):
     decode_ahead: bool | None = None
     image: str | None = None
     # post
-    upscale: Literal["lanczos", "bicubic", "bilinear", "area"] | None = None
+    upscale: UpscaleMethod | None = None
     loop: LoopMode | None = None
-    loop_overlap: float | None = Field(None, gt=0)
+    loop_overlap: Positive | None = None
     caption: str | None = None
     captions: str | None = None
     caption_style: CaptionStyleName | None = None
     caption_position: CaptionPosition | None = None
     font: str | None = None
-    font_size: int | None = Field(None, ge=8, le=400)
-    caption_color: str | None = None
-    caption_accent_color: str | None = None
-    caption_outline_color: str | None = None
-    caption_outline_width: int | None = Field(None, ge=0, le=40)
-    caption_box_color: str | None = None
-    caption_box_opacity: float | None = Field(None, ge=0, le=1)
-    subtitles: Literal["burn", "soft", "both"] | None = None
+    font_size: FontSize | None = None
+    caption_color: Colour | None = None
+    caption_accent_color: Colour | None = None
+    caption_outline_color: Colour | None = None
+    caption_outline_width: OutlineWidth | None = None
+    caption_box_color: Colour | None = None
+    caption_box_opacity: Opacity | None = None
+    subtitles: SubtitleMode | None = None
     audio: str | None = None
-    crf: int | None = Field(None, ge=1, le=51)
+    crf: Crf | None = None
     # output
     output: str | None = None
-
-    @field_validator("caption_color", "caption_accent_color", "caption_outline_color", "caption_box_color")
-    @classmethod
-    def _hex(cls, v: str | None) -> str | None:
-        if v is not None and not HEX_COLOR.match(v):
-            raise ValueError(f"{v!r} is not a colour; use #RRGGBB or #RRGGBBAA")
-        return v
 
     def prompts(self) -> list[str]:
         if self.prompt is None:
@@ -300,5 +380,10 @@ class MakeOptions(Strict):
 
 def layered_options(*layers: MakeOptions | None) -> MakeOptions:
     """Merge option sets; later layers win (defaults < job file < CLI flags)."""
-    dumps = [layer.model_dump(exclude_none=True) for layer in layers if layer is not None]
-    return MakeOptions.model_validate(merge_layers(*dumps))
+    dumps = [as_dict(layer, exclude_none=True) for layer in layers if layer is not None]
+    return convert(MakeOptions, merge_layers(*dumps))
+
+
+def checked_options(options: MakeOptions) -> MakeOptions:
+    """Options built in Python (``MakeOptions(crf=99)``) are not range-checked on construction; this is."""
+    return validate_model(MakeOptions, as_dict(options), "options")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from shortgen.errors import MediaError, UsageError
-from shortgen.seam import SEAMLESS_THRESHOLD, SeamMeter
+from shortgen.seam import SEAMLESS_THRESHOLD, SeamMeter, image_difference
 
 SEAM_WIDTH = 64
 
@@ -156,14 +156,14 @@ def _measure_seam(path: Path) -> tuple[int, float | None]:
     """Decode every frame as a small thumbnail; return the frame count and the loop seam score."""
     import av
 
-    meter = SeamMeter()
+    meter = SeamMeter(difference=image_difference)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         width, height = _thumbnail_size(stream.codec_context.width, stream.codec_context.height)
         try:
             for frame in container.decode(stream):
-                meter.add(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
+                meter.add(frame.reformat(width=width, height=height, format="rgb24").to_image())
         except av.FFmpegError as err:
             raise MediaError(f"cannot decode {path}: {err}", "the file may be truncated or damaged") from None
     return meter.frames, meter.score()

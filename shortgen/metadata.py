@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shortgen.atomic import write_text_atomic
+from shortgen.config import as_dict
 
 if TYPE_CHECKING:
     from shortgen.backends import GeneratorBackend
@@ -42,13 +43,13 @@ def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
         "command": "make" if plan else "edit",
         "source": str(source) if source else None,
         "result": result.to_dict(),
-        "preset": preset.model_dump(mode="json"),
+        "preset": as_dict(preset),
         "versions": package_versions(),
     }
     if plan:
         data["prompts"] = plan.prompts
         data["seed"] = plan.seed
-        data["options"] = plan.options.model_dump(mode="json", exclude_none=True)
+        data["options"] = as_dict(plan.options, exclude_none=True)
         data["plan"] = plan.to_dict()
     if backend is not None:
         data["model"] = backend.describe()

@@ -9,19 +9,25 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shortgen.atomic import check_output_path
 from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
 from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
-from shortgen.config import MakeOptions, Preset
+from shortgen.config import MakeOptions, Preset, checked_options
 from shortgen.errors import MediaError, UsageError
 from shortgen.frames import AudioSpec, Clip, as_fraction
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.stages import Stage, build_stage, run_stages
 from shortgen.timing import Timings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from shortgen.backends.base import SegmentRequest
+    from shortgen.chain import SplitModel
 
 DEFAULT_SEED = 0
 
@@ -81,6 +87,8 @@ class MakePlan:
 
 
 def resolve_preset(options: MakeOptions) -> Preset:
+    """The preset with these options applied, every value validated (the options' own too)."""
+    checked_options(options)
     return load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
 
 
@@ -228,7 +236,7 @@ def _audio_spec(options: MakeOptions) -> AudioSpec | None:
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
                     progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool) -> Clip:
-    from shortgen.chain import stream_segments
+    from shortgen.chain import stream_segments, stream_segments_ahead
     from shortgen.frames import prefetch
 
     gen = plan.preset.generation
@@ -254,12 +262,62 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn)
-    frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
+    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead else None
+    if split is not None:
+        frames = stream_segments_ahead(plan.segments, requests, split, first_conditions=first, **loop_options)
+    else:
+        frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
                 timings.timed("generate", frames), audio=audio)
+
+
+def _decode_ahead_model(backend: GeneratorBackend, progress: Progress, timings: Timings,
+                        count: int) -> SplitModel | None:
+    """The backend's denoise / decode / decode_tail with make's progress bars and model timing, or None (with a
+    warning) when it cannot decode ahead. A segment's bar gets its last tick when its full decode is done,
+    which happens on the decode worker; "model" time adds up both threads' work."""
+    import threading
+
+    from shortgen.backends.base import split_backend
+    from shortgen.chain import SplitModel
+
+    split, reason = split_backend(backend)
+    if split is None:
+        progress.warn(f"--decode-ahead is off: {reason}")
+        return None
+    lock = threading.Lock()
+
+    def add_model_time(started: float) -> None:
+        with lock:
+            timings.add("model", time.perf_counter() - started)
+
+    def denoise(request: SegmentRequest) -> Any:
+        key = f"segment{request.index}"
+        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+        started = time.perf_counter()
+        latents = split.denoise(request, on_step=lambda step, total: progress.advance(key))
+        add_model_time(started)
+        return latents
+
+    def decode_tail(latents: Any, request: SegmentRequest, frames: int) -> np.ndarray:
+        started = time.perf_counter()
+        tail = split.decode_tail(latents, request, frames)
+        add_model_time(started)
+        return tail
+
+    def decode(latents: Any, request: SegmentRequest) -> np.ndarray:
+        key = f"segment{request.index}"
+        started = time.perf_counter()
+        frames = split.decode(latents, request)
+        add_model_time(started)
+        progress.advance(key)
+        progress.finish(key)
+        return frames
+
+    return SplitModel(denoise=denoise, decode=decode, decode_tail=decode_tail)
 
 
 def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bool = False,

@@ -140,7 +140,7 @@ def test_relative_input_paths_resolve_against_the_job_file(tmp_path: Path, prese
 @pytest.mark.parametrize(("jobs", "defaults", "expected"), [
     ([{"prompt": "a"}, {"name": "fox", "prompt": "b", "sed": 2}], {},
      "job 2 (fox): unknown key 'sed' (did you mean 'seed'?); allowed: "),
-    ([{"prompt": "a", "seed": "lots"}], {}, "job 1 (a): 'seed': Input should be a valid integer"),
+    ([{"prompt": "a", "seed": "lots"}], {}, "job 1 (a): 'seed': expected int (got 'lots')"),
     ([{"prompt": "a", "loop": "spiral"}], {}, "job 1 (a): 'loop' is 'spiral'; allowed: 'none', 'crossfade'"),
     ([{"prompt": "a", "output": "../escape.mp4"}], {}, "job 1 (a): output '../escape.mp4' is outside"),
     ([{"prompt": "a", "output": "/tmp/abs.mp4"}], {}, "job 1 (a): output '/tmp/abs.mp4' is outside"),

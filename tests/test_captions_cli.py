@@ -135,7 +135,7 @@ def test_preview_writes_one_frame_as_png(workdir: Path) -> None:
     (["--captions", "bad.vtt"], {"bad.vtt": "WEBVTT\n\n00:01.000 --> 00:02.000\nok\n\nstray\n"},
      "bad.vtt line 6: text outside any cue"),
     (["--captions", "bad.json"], {"bad.json": '[{"word": "a", "start": 0, "end": 1}, {"word": "b"}]'},
-     "bad.json entry 2: 'start': Field required"),
+     "bad.json entry 2: 'start': missing"),
     (["--captions", "late.srt"], {"late.srt": "1\n00:00:05,000 --> 00:00:06,000\nlate\n"},
      "every cue in late.srt starts after the clip ends"),
     (["--caption", "hi", "--font", "missing.ttf"], {}, "missing.ttf does not exist"),

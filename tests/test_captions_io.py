@@ -66,7 +66,7 @@ def test_word_json_accepts_whisper_segments() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ('[{"word": "a", "start": 0, "end": 1},\n {"word": "b", "start": 1 "end": 2}]', "w.json line 2: not valid JSON"),
     ('[{"word": "a", "start": 0, "end": 1}, {"word": "b", "start": "x", "end": 2}]', "w.json entry 2: 'start'"),
-    ('[{"word": "a", "end": 1}]', "w.json entry 1: 'start': Field required"),
+    ('[{"word": "a", "end": 1}]', "w.json entry 1: 'start': missing"),
     ('[{"word": "a", "start": 2, "end": 1}]', "w.json entry 1: 'end' (1) is before 'start' (2)"),
     ('[{"word": "a", "start": -1, "end": 1}]', "w.json entry 1: 'start'"),
     ('{"text": "hello"}', "w.json: expected a list"),

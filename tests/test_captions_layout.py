@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shortgen.captions_io import Cue, Word, caption_cue
-from shortgen.config import CaptionSpec, SafeZone
+from shortgen.config import CaptionSpec, SafeZone, replace
 from shortgen.errors import UsageError
 from shortgen.frames import Clip
 from shortgen.presets import load_preset
@@ -50,7 +50,7 @@ def _layout_box(text: str, style: str, preset_name: str) -> tuple[Zone, list]:
     except UsageError:  # control characters, empty text: rejected before layout (tested elsewhere)
         assume(False)
     preset = load_preset(preset_name)
-    spec = preset.captions.model_copy(update={"style": style})
+    spec = replace(preset.captions, style=style)
     zone = Zone.inside(preset.safe_zone, preset.output.width, preset.output.height)
     burner = CaptionBurner([cue], spec, zone, load_fonts(), 30.0)
     sprites = [burner.sprite(seg.key)[0] for seg in burner.timeline.segments]
@@ -130,7 +130,7 @@ def test_stage_changes_pixels_only_inside_the_caption_box() -> None:
 
 
 def test_highlight_colours_the_spoken_word_at_its_time(fonts: FontSet) -> None:
-    spec = SMALL_SPEC.model_copy(update={"style": "highlight", "accent_color": "#FF0000", "color": "#FFFFFF"})
+    spec = replace(SMALL_SPEC, style="highlight", accent_color="#FF0000", color="#FFFFFF")
     words = (Word("one", 0.0, 0.4), Word("two", 0.4, 0.7), Word("three", 0.7, 1.0))
     cue = Cue(0.0, 1.0, "one two three", words)
     zone = Zone.inside(SMALL_ZONE, 360, 640)

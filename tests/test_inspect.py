@@ -141,3 +141,20 @@ def test_inspect_of_a_non_video_is_one_line(tmp_path: Path, name: str, code: int
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert result.stdout == "" and sorted(tmp_path.iterdir()) == before
+
+
+def test_inspect_seam_score_on_images_equals_the_numpy_score() -> None:
+    """inspect measures seams on Pillow images (no numpy import); the figure must be the loop stage's own."""
+    import numpy as np
+    from PIL import Image
+
+    from shortgen.seam import SeamMeter, image_difference
+
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 256, (114, 64, 3), dtype=np.uint8) for _ in range(6)]
+    arrays, images = SeamMeter(), SeamMeter(difference=image_difference)
+    for frame in frames:
+        arrays.add(frame)
+        images.add(Image.fromarray(frame))
+    assert arrays.steps == pytest.approx(images.steps, abs=1e-9)
+    assert arrays.score() == pytest.approx(images.score(), abs=1e-9)

@@ -128,22 +128,23 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
     """A command's flags (its ``locals()``) → :class:`MakeOptions`; ``values`` override them. Parameters that are
     no option (``--json``, ``--overwrite``, ...) are left out, paths become strings. A value the model rejects
     is one line naming the flag."""
-    from pydantic import ValidationError
+    from msgspec import ValidationError
 
-    from shortgen.config import MakeOptions
+    from shortgen.config import MakeOptions, convert, error_location, field_names, readable_message
     from shortgen.errors import UsageError
 
-    fields = MakeOptions.model_fields
+    fields = set(field_names(MakeOptions))
     chosen = {FIELD_OF_PARAMETER.get(name, name): value for name, value in flags.items()}
     chosen = {name: text(value) if isinstance(value, Path) else value
-              for name, value in chosen.items() if name in fields}
+              for name, value in chosen.items() if name in fields and value is not None}
+    data = {**chosen, **values}
     try:
-        return MakeOptions(**{**chosen, **values})
+        return convert(MakeOptions, data)
     except ValidationError as err:
-        first = err.errors()[0]
-        flag = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
-        message = first["msg"].removeprefix("Value error, ")
-        raise UsageError(f"invalid value for {flag}: {message}") from None
+        message, parts = error_location(err)
+        flag = "--" + str(parts[0]).replace("_", "-") if parts else "options"
+        value = data.get(parts[0]) if parts and isinstance(parts[0], str) else None
+        raise UsageError(f"invalid value for {flag}: {readable_message(message, value)}") from None
 
 
 def text(value: Any) -> str | None:

@@ -42,10 +42,11 @@ def list_presets(json: o.Json = False) -> None:
 @report_errors
 def show_preset(name: Annotated[str, typer.Argument(help="Preset name or .yaml path.")], json: o.Json = False) -> None:
     """Show every setting of a preset, defaults filled in."""
+    from shortgen.config import as_dict
     from shortgen.presets import load_preset
 
     out = Output(json_mode=json)
-    data = load_preset(name).model_dump(mode="json")
+    data = as_dict(load_preset(name))
     if json:
         out.result(data)
         return
