@@ -753,8 +753,15 @@ def write_report(report: BatchReport, path: Path) -> None:
     write_text_atomic(path, json.dumps(report.to_dict(), indent=2, default=str) + "\n")
 
 
+def write_error_report(path: Path, source: str, out_dir: Path, error: str) -> None:
+    """The report of a batch that never started (an invalid job file), so a CI step reading it sees why."""
+    data = {"source": source, "out_dir": str(Path(os.path.abspath(out_dir))), "ok": False, "error": error,
+            "counts": {"total": 0, **{status: 0 for status in STATUSES}}, "jobs": []}
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
 __all__ = [
     "DEFAULT_OUTPUT_TEMPLATE", "BatchPlan", "BatchReport", "JobFile", "JobOutcome", "JobSpec", "PlannedJob",
     "Shard", "clean_stale_partials", "group_by_model", "is_up_to_date", "job_key", "load_job_file",
-    "output_lock", "plan_batch", "plan_status", "run_batch", "write_report",
+    "output_lock", "plan_batch", "plan_status", "run_batch", "write_error_report", "write_report",
 ]

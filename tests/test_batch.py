@@ -164,6 +164,17 @@ def test_invalid_job_file_fails_before_any_model_loads_with_exit_2(
     assert not (tmp_path / "out").exists()
 
 
+def test_invalid_job_file_still_writes_the_report_with_the_error(tmp_path: Path, preset: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text('{"ok": true, "stale": "from yesterday"}')
+    path = job_file(tmp_path, [{"prompt": "a", "loop": "spiral"}])
+    result = run_cli(str(path), "--out-dir", str(tmp_path / "out"), "--report", str(report))
+    assert result.exit_code == 2, result.output
+    data = json.loads(report.read_text())
+    assert data["ok"] is False and data["jobs"] == [] and data["counts"]["total"] == 0
+    assert "'loop' is 'spiral'" in data["error"] and data["error"] in error_line(result)
+
+
 def test_errors_in_several_jobs_are_counted_in_the_one_line(tmp_path: Path, preset: Path) -> None:
     path = job_file(tmp_path, [{"prompt": "a", "x": 1}, {"prompt": "b", "y": 2}, {"prompt": "c", "z": 3}])
     with pytest.raises(ConfigError, match=r"job 1 \(a\): unknown key 'x'.*\(and 2 more problem\(s\)"):

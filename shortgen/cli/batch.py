@@ -11,7 +11,7 @@ import typer
 from shortgen.cli import options as o
 from shortgen.cli.errors import EXIT_INTERRUPTED, report_errors
 from shortgen.cli.output import CliProgress, Output
-from shortgen.errors import UsageError
+from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
     from shortgen.batch import BatchPlan, BatchReport, Shard
@@ -66,7 +66,14 @@ def batch(
     if job_file == "-" and sys.stdin.isatty():
         raise UsageError("'-' reads prompts from stdin, but stdin is a terminal",
                          "pipe them in: cat prompts.txt | shortgen batch - --out-dir out/")
-    plan = plan_batch(load_job_file(job_file), out_dir=out_dir, cli=cli, allow_outside=allow_outside)
+    try:
+        plan = plan_batch(load_job_file(job_file), out_dir=out_dir, cli=cli, allow_outside=allow_outside)
+    except ShortgenError as err:
+        if report is not None and not dry_run:
+            from shortgen.batch import write_error_report
+
+            write_error_report(report, str(job_file), out_dir, str(err))
+        raise
     if dry_run:
         print_batch_plan(out, plan, part, force)
         return

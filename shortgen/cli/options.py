@@ -142,9 +142,14 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
         return convert(MakeOptions, data)
     except ValidationError as err:
         message, parts = error_location(err)
-        flag = "--" + str(parts[0]).replace("_", "-") if parts else "options"
+        flag = flag_of_field(str(parts[0])) if parts else "options"
         value = data.get(parts[0]) if parts and isinstance(parts[0], str) else None
         raise UsageError(f"invalid value for {flag}: {readable_message(message, value)}") from None
+
+
+def flag_of_field(field: str) -> str:
+    parameter = {f: p for p, f in FIELD_OF_PARAMETER.items()}.get(field, field)
+    return "--" + parameter.removesuffix("_model").replace("_", "-")
 
 
 def text(value: Any) -> str | None:
