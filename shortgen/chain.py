@@ -10,6 +10,7 @@ torch), so ``--dry-run`` can print the plan instantly.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,19 @@ Generate = Callable[[SegmentRequest], "np.ndarray"]
 SegmentHook = Callable[[Segment], None]
 
 
+@dataclass(frozen=True)
+class SplitModel:
+    """A model whose denoising and decoding can be called apart, for :func:`stream_segments_ahead`.
+
+    ``decode(denoise(r), r)`` must give what a one-call generate gives; ``decode_tail(latents, r, n)`` the last
+    ``n`` of those frames, or a cheap approximation of them. ``decode`` may run on a worker thread.
+    """
+
+    denoise: Callable[[SegmentRequest], Any]
+    decode: Callable[[Any, SegmentRequest], np.ndarray]
+    decode_tail: Callable[[Any, SegmentRequest, int], np.ndarray]
+
+
 def segment_requests(plan: SegmentPlan, settings: GenerationSettings) -> list[SegmentRequest]:
     """The unconditioned request for each segment (conditions are attached while streaming)."""
     return [
@@ -129,38 +143,137 @@ def stream_segments(plan: SegmentPlan, requests: Sequence[SegmentRequest], gener
     from the clip's opening frames (used to close a loop). ``match_colour`` matches every later segment's
     colour statistics to the first segment's (:mod:`shortgen.colour`), against drift across extensions.
     """
-    import numpy as np
-
-    held: np.ndarray | None = None  # the previous segment's tail, not yet emitted
-    opening: np.ndarray | None = None
-    reference: Any = None  # the first segment's colour statistics, with match_colour
-    emitted = 0
+    stitcher = _Stitcher(plan, first_conditions, last_conditions, match_colour)
     for segment, request in zip(plan.segments, requests, strict=True):
-        conditions = list(first_conditions) if segment.index == 0 else []
+        frames = generate(_with_conditions(request, stitcher.conditions(segment, stitcher.held)))
+        yield from stitcher.take(segment, frames, on_segment)
+        del frames
+        if stitcher.done:
+            return
+
+
+def stream_segments_ahead(plan: SegmentPlan, requests: Sequence[SegmentRequest], model: SplitModel, *,
+                          worker: bool = True, first_conditions: Sequence[FrameCondition] = (),
+                          last_conditions: Callable[[np.ndarray], Sequence[FrameCondition]] | None = None,
+                          on_segment: SegmentHook | None = None, match_colour: bool = False) -> Iterator[np.ndarray]:
+    """:func:`stream_segments`, with each segment's full decode running while the next segment denoises.
+
+    After segment i denoises, only the tail the next segment is conditioned on is decoded (``decode_tail``);
+    segment i's full decode goes to one worker thread (``worker=False``: it runs right there, for tests)
+    and segment i+1 denoises meanwhile. The emitted frames all come from full decodes, in order; at most
+    one decode is pending. The conditions are built as :func:`stream_segments` builds them (crossfade,
+    colour matching) but from the decoded tail, so the frames differ from it only as far as the tail decode
+    differs from the full one (colour matching takes its statistics from the tail alone).
+    """
+    stitcher = _Stitcher(plan, first_conditions, last_conditions, match_colour)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shortgen-decode") if worker else None
+    pending: tuple[Segment, Future[np.ndarray]] | None = None
+    condition: np.ndarray | None = None  # the frames the next segment continues from
+    try:
+        for segment, request in zip(plan.segments, requests, strict=True):
+            if pending is not None and stitcher.needs_opening(segment):
+                yield from stitcher.take(pending[0], pending[1].result(), on_segment)
+                pending = None
+            conditioned = _with_conditions(request, stitcher.conditions(segment, condition))
+            latents = model.denoise(conditioned)
+            following = stitcher.next_overlap(segment)
+            tail = model.decode_tail(latents, conditioned, following) if following else None
+            ready = stitcher.take(pending[0], pending[1].result(), on_segment) if pending is not None else None
+            condition = stitcher.condition_from_tail(segment, tail) if tail is not None else None
+            pending = (segment, _submit(executor, model.decode, latents, conditioned))
+            del latents, tail
+            if ready is not None:
+                yield from ready
+            if stitcher.done:
+                return
+        if pending is not None:
+            yield from stitcher.take(pending[0], pending[1].result(), on_segment)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(executor: ThreadPoolExecutor | None, fn: Callable[..., np.ndarray], *args: Any) -> Future[np.ndarray]:
+    if executor is not None:
+        return executor.submit(fn, *args)
+    done: Future[np.ndarray] = Future()
+    try:
+        done.set_result(fn(*args))
+    except BaseException as err:
+        done.set_exception(err)
+    return done
+
+
+class _Stitcher:
+    """Turns each segment's frames into the frames to emit (crossfading the overlap, matching colours), holding
+    back the tail the next segment overlaps, and builds each segment's conditions."""
+
+    def __init__(self, plan: SegmentPlan, first_conditions: Sequence[FrameCondition],
+                 last_conditions: Callable[[np.ndarray], Sequence[FrameCondition]] | None,
+                 match_colour: bool) -> None:
+        self.plan = plan
+        self.first_conditions = list(first_conditions)
+        self.last_conditions = last_conditions
+        self.match_colour = match_colour
+        self.held: np.ndarray | None = None  # the previous segment's tail, not yet emitted
+        self.opening: np.ndarray | None = None
+        self.reference: Any = None  # the first segment's colour statistics, with match_colour
+        self.emitted = 0
+
+    @property
+    def done(self) -> bool:
+        return self.emitted >= self.plan.total_frames
+
+    def is_last(self, segment: Segment) -> bool:
+        return segment.index == len(self.plan.segments) - 1
+
+    def next_overlap(self, segment: Segment) -> int:
+        return 0 if self.is_last(segment) else self.plan.segments[segment.index + 1].overlap
+
+    def needs_opening(self, segment: Segment) -> bool:
+        return self.last_conditions is not None and self.is_last(segment) and self.opening is None
+
+    def conditions(self, segment: Segment, held: np.ndarray | None) -> list[FrameCondition]:
+        """``segment``'s conditions, continuing from ``held`` (the previous segment's last frames)."""
+        conditions = list(self.first_conditions) if segment.index == 0 else []
         if held is not None and segment.overlap:
             conditions.append(FrameCondition(frames=held, frame_index=0, strength=1.0))
-        if last_conditions is not None and segment.index == len(plan.segments) - 1 and opening is not None:
-            conditions.extend(last_conditions(opening))
-        frames = generate(_with_conditions(request, conditions))
-        if match_colour:
-            frames, reference = _match_first_colours(frames, reference)
+        if self.last_conditions is not None and self.is_last(segment) and self.opening is not None:
+            conditions.extend(self.last_conditions(self.opening))
+        return conditions
+
+    def take(self, segment: Segment, frames: np.ndarray, on_segment: SegmentHook | None) -> np.ndarray:
+        """The frames of ``segment`` to emit now (at most up to ``plan.total_frames``); the state moves on."""
+        import numpy as np
+
+        if self.match_colour:
+            frames, self.reference = _match_first_colours(frames, self.reference)
         if on_segment:
             on_segment(segment)
-        if opening is None:
-            opening = frames[: min(len(frames), 2 * max(segment.overlap, 9))].copy()
+        if self.opening is None:
+            self.opening = frames[: min(len(frames), 2 * max(segment.overlap, 9))].copy()
         body = frames
-        if held is not None and segment.overlap:
-            body = np.concatenate([_crossfade(held, frames[: segment.overlap]), frames[segment.overlap:]])
-        is_last = segment.index == len(plan.segments) - 1
-        tail = 0 if is_last else plan.segments[segment.index + 1].overlap
-        emit_upto = len(body) - tail
-        for frame in body[:emit_upto]:
-            if emitted == plan.total_frames:
-                return
-            yield frame
-            emitted += 1
-        held = body[emit_upto:].copy() if tail else None
-        del frames, body
+        if self.held is not None and segment.overlap:
+            body = np.concatenate([_crossfade(self.held, frames[: segment.overlap]), frames[segment.overlap:]])
+        emit_upto = len(body) - self.next_overlap(segment)
+        self.held = body[emit_upto:].copy() if emit_upto < len(body) else None
+        out = body[: max(0, min(emit_upto, self.plan.total_frames - self.emitted))]
+        self.emitted += len(out)
+        return out
+
+    def condition_from_tail(self, segment: Segment, tail: np.ndarray) -> np.ndarray:
+        """What :meth:`take` will hold back from ``segment``, built from its last frames only (``tail``); call it
+        before ``take(segment, ...)``, while :attr:`held` is still the previous segment's tail."""
+        if self.match_colour and self.reference is not None:
+            tail = _match_first_colours(tail.copy(), self.reference)[0]
+        start = segment.num_frames - len(tail)  # where the tail sits in the segment
+        if self.held is None or not segment.overlap or start >= segment.overlap:
+            return tail
+        shared = segment.overlap - start  # tail frames inside the crossfade with the previous segment
+        import numpy as np
+
+        mixed = _crossfade(self.held[start:segment.overlap], tail[:shared], offset=start, span=segment.overlap)
+        return np.concatenate([mixed, tail[shared:]])
 
 
 def _match_first_colours(frames: np.ndarray, reference: Any) -> tuple[np.ndarray, Any]:
@@ -177,11 +290,13 @@ def _with_conditions(request: SegmentRequest, conditions: list[FrameCondition]) 
     return replace(request, conditions=tuple(conditions))
 
 
-def _crossfade(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Blend from ``old`` to ``new`` over their shared frames (weights strictly between 0 and 1)."""
+def _crossfade(old: np.ndarray, new: np.ndarray, offset: int = 0, span: int | None = None) -> np.ndarray:
+    """Blend from ``old`` to ``new`` over their shared frames (weights strictly between 0 and 1). ``offset`` and
+    ``span``: these frames are frames ``offset...`` of a crossfade ``span`` frames long (default: all of it)."""
     import numpy as np
 
-    n = len(old)
-    weights = (np.arange(1, n + 1, dtype=np.float32) / (n + 1)).reshape(n, 1, 1, 1)
+    n = len(new)
+    span = n if span is None else span
+    weights = (np.arange(offset + 1, offset + n + 1, dtype=np.float32) / (span + 1)).reshape(n, 1, 1, 1)
     mixed = old.astype(np.float32) * (1 - weights) + new.astype(np.float32) * weights
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)

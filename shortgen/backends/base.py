@@ -105,6 +105,36 @@ class GeneratorBackend(Protocol):
         ...
 
 
+class SplitBackend(GeneratorBackend, Protocol):
+    """A backend whose denoising and decoding can be called apart (``--decode-ahead``); optional."""
+
+    def denoise(self, request: SegmentRequest, on_step: StepCallback | None = None) -> Any:
+        """The latents :meth:`generate` would decode."""
+        ...
+
+    def decode(self, latents: Any, request: SegmentRequest) -> np.ndarray:
+        """The frames :meth:`generate` gives; safe to call from another thread while :meth:`denoise` runs."""
+        ...
+
+    def decode_tail(self, latents: Any, request: SegmentRequest, frames: int) -> np.ndarray:
+        """The last ``frames`` frames of :meth:`decode`, or a close approximation that costs less."""
+        ...
+
+    def decode_ahead_blocker(self) -> str | None:
+        """Why decoding cannot overlap denoising as loaded (e.g. models offloaded one at a time), or None."""
+        ...
+
+
+def split_backend(backend: GeneratorBackend) -> tuple[SplitBackend | None, str | None]:
+    """``backend`` as a :class:`SplitBackend` when it is one that can decode ahead, else why not."""
+    methods = ("denoise", "decode", "decode_tail", "decode_ahead_blocker")
+    if not all(callable(getattr(backend, name, None)) for name in methods):
+        return None, f"the {backend.name} backend cannot decode apart from denoising"
+    split: SplitBackend = backend  # type: ignore[assignment]
+    blocker = split.decode_ahead_blocker()
+    return (None, blocker) if blocker else (split, None)
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     model: str

@@ -37,6 +37,7 @@ such as ``"flash"`` or ``"sage"``, set on the transformer).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -53,6 +54,7 @@ import PIL.Image
 import torch
 from diffusers import AutoencoderKLLTXVideo, LTXConditionPipeline, LTXVideoTransformer3DModel
 from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+from diffusers.utils.torch_utils import randn_tensor
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import (
@@ -89,9 +91,21 @@ CALL_DEFAULTS: dict[str, Any] = {
 REQUEST_EXTRA_KEYS = frozenset({*CALL_DEFAULTS, "timesteps"})
 LOAD_EXTRA_KEYS = frozenset({"base_model", "distilled", "attention_backend"})
 EMBEDDING_CACHE_SIZE = 16
+# Latent frames decoded before a tail and dropped (see LTXBackend.decode_tail).
+TAIL_CONTEXT_LATENT_FRAMES = 1
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _HUB_URL = re.compile(r"^https?://huggingface\.co/([^/]+/[^/]+)/(?:blob|resolve)/([^/]+)/(.+)$")
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+@dataclass(frozen=True)
+class DenoisedLatents:
+    """What :meth:`LTXBackend.denoise` hands to :meth:`LTXBackend.decode`."""
+
+    latents: torch.Tensor  # (1, C, F, h, w): unpacked, still normalised, float32 (output_type="latent")
+    generator_state: torch.Tensor  # the seed's generator after denoising: the decode noise comes next from it
+    decode_dtype: torch.dtype  # the prompt embeddings' dtype, which the pipeline decodes in
+    ready: torch.cuda.Event | None = None  # recorded on the denoising stream once the latents are complete
 
 
 @dataclass(frozen=True)
@@ -117,7 +131,11 @@ def load_ltx(options: LoadOptions, progress: Progress) -> LTXBackend:
     progress.start("load", "Loading model", None)
     with quiet_hf_libraries():
         pipe, base_model, local_path = _load_pipeline(source, options, dtype)
+        if options.fp8:
+            enable_fp8(pipe.transformer, dtype, device)
         _place(pipe, device, options.low_memory, progress)
+        if options.vae_tiling or options.low_memory:
+            pipe.vae.enable_tiling()
         _set_attention_backend(pipe, options.extra.get("attention_backend"))
         if options.compile:
             pipe.transformer.compile()
@@ -365,8 +383,19 @@ def _place(pipe: LTXConditionPipeline, device: torch.device, low_memory: bool, p
         if low_memory:
             progress.warn(f"low_memory: model CPU offload needs CUDA; keeping the whole model on {device.type}")
         pipe.to(device)
-    if low_memory:
-        pipe.vae.enable_tiling()
+
+
+def enable_fp8(transformer: LTXVideoTransformer3DModel, dtype: torch.dtype, device: torch.device) -> None:
+    """Store the transformer's weights in float8 e4m3 and upcast each layer to ``dtype`` as it runs (diffusers'
+    layerwise casting; norms and embeddings stay in ``dtype``). Half the weight memory of bf16."""
+    hint = "leave --fp8 off (weights stay in the model dtype)"
+    if device.type == "mps":
+        raise ModelError("fp8 weights cannot be used on Apple MPS (no float8 support)", hint)
+    try:
+        transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+    except (RuntimeError, TypeError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(f"fp8 weights cannot be used with this model: {first_line}", hint) from None
 
 
 def _set_attention_backend(pipe: LTXConditionPipeline, backend: str | None) -> None:
@@ -446,6 +475,7 @@ class LTXBackend:
         self._distilled = distilled
         self._random_weights = random_weights
         self._embeddings: OrderedDict[tuple[str, str | None, int], dict[str, torch.Tensor | None]] = OrderedDict()
+        self._side_stream: torch.cuda.Stream | None = None
 
     @property
     def pipeline(self) -> LTXConditionPipeline:
@@ -466,11 +496,69 @@ class LTXBackend:
             "low_memory": self._options.low_memory,
             "compile": self._options.compile,
             "attention_backend": self._options.extra.get("attention_backend"),
+            "fp8": self._options.fp8,
+            "vae_tiling": bool(getattr(self._pipe.vae, "use_tiling", False)),
             "diffusers": diffusers.__version__,
             "torch": torch.__version__,
         }
 
     def generate(self, request: SegmentRequest, on_step: StepCallback | None = None) -> np.ndarray:
+        try:
+            with torch.inference_mode(), quiet_hf_libraries():
+                output, _ = self._call_pipeline(request, on_step, "pt")
+                frames = _to_uint8(output.frames[0])
+                del output
+        finally:
+            self._free_memory()
+        return frames
+
+    def denoise(self, request: SegmentRequest, on_step: StepCallback | None = None) -> DenoisedLatents:
+        """The denoising half of :meth:`generate`: the latents, not yet decoded. ``decode(denoise(r), r)``
+        gives the frames ``generate(r)`` gives."""
+        try:
+            with torch.inference_mode(), quiet_hf_libraries():
+                generator = self._generator(request.seed)
+                output, embeds_dtype = self._call_pipeline(request, on_step, "latent", generator)
+                ready = None
+                if self._device.type == "cuda":
+                    ready = torch.cuda.Event()
+                    ready.record()
+                return DenoisedLatents(latents=output.frames, generator_state=generator.get_state(),
+                                       decode_dtype=embeds_dtype, ready=ready)
+        finally:
+            self._free_memory()
+
+    def decode(self, denoised: DenoisedLatents, request: SegmentRequest) -> np.ndarray:
+        """Decode all of ``denoised`` as the pipeline does after its last step. On CUDA this runs on a stream of
+        its own (after the denoising that made the latents), so it may overlap the next segment's denoising
+        when called from another thread; the frames are complete when it returns."""
+        with self._decode_stream(denoised):
+            return self._decode_frames(denoised, request, 0, 0)
+
+    def decode_tail(self, denoised: DenoisedLatents, request: SegmentRequest, frames: int,
+                    context: int = TAIL_CONTEXT_LATENT_FRAMES) -> np.ndarray:
+        """The last ``frames`` frames of :meth:`decode`, approximately, for a fraction of its cost: only the latent
+        frames behind them are decoded, plus ``context`` latent frames before them, whose frames are dropped. The
+        decode noise is the full decode's, sliced. It is not exact because the decoder's temporal convolutions
+        see a replicated edge where the full decode has real neighbours; the error shrinks with ``context``
+        and is gone once ``context`` covers the decoder's temporal reach (then it matches within float noise)."""
+        ratio = self._pipe.vae_temporal_compression_ratio
+        total = (denoised.latents.shape[2] - 1) * ratio + 1
+        if not 1 <= frames <= total:
+            raise UsageError(f"cannot decode the last {frames} of {total} frames")
+        first_pixel = total - frames
+        first_latent = max(0, first_pixel // ratio - context)
+        return self._decode_frames(denoised, request, first_latent, first_pixel - first_latent * ratio)
+
+    def decode_ahead_blocker(self) -> str | None:
+        if getattr(self._pipe, "_all_hooks", None):
+            return "low_memory offloads the models to the CPU one at a time, so decoding cannot overlap denoising"
+        return None
+
+    def _call_pipeline(self, request: SegmentRequest, on_step: StepCallback | None, output_type: str,
+                       generator: torch.Generator | None = None) -> tuple[Any, torch.dtype]:
+        """One pipeline call and the prompt embeddings' dtype (the pipeline decodes in it); the caller holds
+        inference mode."""
         self.rules.check_size(request.width, request.height)
         self.rules.check_frames(request.num_frames)
         for cond in request.conditions:
@@ -478,26 +566,69 @@ class LTXBackend:
         call = self._call_arguments(request)
         do_cfg = request.guidance_scale > 1.0
         embeds = self._prompt_embeddings(request.prompt, request.negative_prompt, do_cfg, call["max_sequence_length"])
-        try:
-            with torch.inference_mode(), quiet_hf_libraries():
-                output = self._pipe(
-                    conditions=[_to_ltx_condition(c) for c in request.conditions] or None,
-                    height=request.height,
-                    width=request.width,
-                    num_frames=request.num_frames,
-                    frame_rate=request.fps,
-                    guidance_scale=request.guidance_scale,
-                    generator=self._generator(request.seed),
-                    output_type="pt",
-                    callback_on_step_end=_step_callback(on_step),
-                    **embeds,
-                    **call,
-                )
-                frames = _to_uint8(output.frames[0])
-                del output
-        finally:
-            self._free_memory()
-        return frames
+        output = self._pipe(
+            conditions=[_to_ltx_condition(c) for c in request.conditions] or None,
+            height=request.height,
+            width=request.width,
+            num_frames=request.num_frames,
+            frame_rate=request.fps,
+            guidance_scale=request.guidance_scale,
+            generator=generator or self._generator(request.seed),
+            output_type=output_type,
+            callback_on_step_end=_step_callback(on_step),
+            **embeds,
+            **call,
+        )
+        return output, embeds["prompt_embeds"].dtype
+
+    def _decode_frames(self, denoised: DenoisedLatents, request: SegmentRequest, first_latent: int,
+                       skip: int) -> np.ndarray:
+        """``LTXConditionPipeline.__call__`` after denoising (diffusers 0.42), on latent frames ``first_latent:``:
+        denormalise, mix in the decode noise, timestep-conditioned VAE decode, postprocess; then uint8 frames,
+        less the first ``skip``."""
+        pipe = self._pipe
+        vae = pipe.vae
+        device = pipe._execution_device
+        call = self._call_arguments(request)
+        # No quiet_hf_libraries() here: it flips process-wide logging state, and this may run on a worker thread.
+        with torch.inference_mode():
+            latents = denoised.latents
+            full_shape = latents.shape
+            latents = pipe._denormalize_latents(latents[:, :, first_latent:], vae.latents_mean, vae.latents_std,
+                                                vae.config.scaling_factor).to(denoised.decode_dtype)
+            timestep = None
+            if vae.config.timestep_conditioning:
+                generator = self._generator(0)
+                generator.set_state(denoised.generator_state)
+                noise = randn_tensor(full_shape, generator=generator, device=device, dtype=latents.dtype)
+                decode_timestep = call["decode_timestep"]
+                noise_scale = call["decode_noise_scale"]
+                noise_scale = decode_timestep if noise_scale is None else noise_scale
+                timestep = torch.tensor([decode_timestep], device=device, dtype=latents.dtype)
+                scale = torch.tensor([noise_scale], device=device, dtype=latents.dtype)[:, None, None, None, None]
+                latents = (1 - scale) * latents + scale * noise[:, :, first_latent:]
+            video = vae.decode(latents, timestep, return_dict=False)[0]
+            video = pipe.video_processor.postprocess_video(video, output_type="pt")[0]
+            return _to_uint8(video[skip:])
+
+    @contextlib.contextmanager
+    def _decode_stream(self, denoised: DenoisedLatents) -> Iterator[None]:
+        """On CUDA: run the block on this backend's decode stream, after the event that marks the latents ready,
+        and wait for the stream before leaving. Elsewhere: nothing."""
+        if self._device.type != "cuda":
+            yield
+            return
+        if self._side_stream is None:
+            self._side_stream = torch.cuda.Stream(device=self._pipe._execution_device)
+        stream = self._side_stream
+        if denoised.ready is not None:
+            stream.wait_event(denoised.ready)
+        else:
+            stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            denoised.latents.record_stream(stream)  # the allocator must not hand it out while this stream reads it
+            yield
+        stream.synchronize()
 
     def prepare_prompts(self, prompts: Sequence[str], negative_prompt: str, guidance_scale: float) -> None:
         """Encode prompts ahead of time, e.g. before :meth:`release_text_encoder`."""
