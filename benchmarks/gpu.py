@@ -16,11 +16,13 @@ d0. b + the fastest attention backend, eager
 h. b + no ``empty_cache()`` between segments (what ``generate()`` does now after every call)
 f. b + VAE tiling
 g. overlap: decode segment i on a second CUDA stream while segment i+1 denoises (independent segments)
-e. fp8 weight storage (``enable_layerwise_casting``), bf16 compute
+e. fp8 weight storage (``enable_layerwise_casting``, as ``LoadOptions(fp8=True)`` applies it), bf16 compute
 c. b + ``transformer.compile()`` (what ``LoadOptions(compile=True)`` does); compile time reported apart
 d. c + the fastest attention backend (recompiles)
-m. a whole 15 s ``make_clip`` (5 chained, conditioned segments, upscale, encode) with the best configuration,
-   with make's default overlap (the next segment generates while the post path encodes this one) and without
+m. a whole 15 s ``make_clip`` (5 chained, conditioned segments, upscale, encode) with the best configuration:
+   with make's default overlap (the next segment generates while the post path encodes this one), that plus
+   ``--decode-ahead`` (segment i decodes on a second stream while i+1 denoises, conditioned on a tail decode),
+   and fully serial
 
 Without CUDA (or with ``--cpu-small``) the same code runs on the CPU with narrow widths and a tiny size, so the
 script stays correct where no GPU is at hand: ``python -m benchmarks gpu`` or ``python -m benchmarks.gpu --cpu-small``.
@@ -408,7 +410,8 @@ def overlap_runner(pipe: Any, embeds: dict[str, Any], size: Size, dtype: Any, se
                    overlapped: bool) -> Callable[[], list[Any]]:
     """``segments`` independent segments: decode each right after its denoising, or decode segment i on a
     second stream (a thread) while segment i+1 denoises. Real chains condition segment i+1 on segment i's
-    decoded tail, so this measures the ceiling of the idea, not something ``make`` can do as it stands."""
+    decoded tail, so this is the ceiling of the idea; ``make --decode-ahead`` (the m rows) pays a tail decode
+    per segment for it."""
     import torch
 
     denoise, decode = denoiser(pipe, embeds, size), Decoder(pipe, dtype)
@@ -445,20 +448,24 @@ def overlap_runner(pipe: Any, embeds: dict[str, Any], size: Size, dtype: Any, se
 
 
 def make_row(report: Report, clock: Clock, backend: Any, size: Size, option: str, folder: Path,
-             overlap: bool) -> Row:
+             overlap: bool, decode_ahead: bool = False) -> Row:
     """A whole clip through ``make_clip``: chained, conditioned segments, upscale to 1080x1920, H.264."""
     from shortgen.config import MakeOptions
     from shortgen.pipeline import make_clip
+    from shortgen.progress import RecordingProgress
 
     options = MakeOptions(prompt=PROMPT, preset="tiktok", duration=size.make_seconds, seed=3,
                           gen_size=f"{size.width}x{size.height}", segment_frames=size.frames,
-                          overlap_frames=size.overlap, fps=size.fps, output=str(folder / "make.mp4"))
+                          overlap_frames=size.overlap, fps=size.fps, decode_ahead=decode_ahead,
+                          output=str(folder / "make.mp4"))
     backend.prepare_prompts([PROMPT], "", 1.0)  # no guidance: the negative prompt is not encoded
     row = Row(option, runs=1, note="")
+    progress = RecordingProgress()  # keeps warnings, e.g. why --decode-ahead fell back to the plain path
     try:
         clock.reset()
         started = time.perf_counter()
-        result = make_clip(options, backend=backend, overwrite=True, write_sidecar=False, overlap=overlap)
+        result = make_clip(options, backend=backend, overwrite=True, write_sidecar=False, overlap=overlap,
+                           progress=progress)
         row.seconds = time.perf_counter() - started
     except Exception as err:
         row.error = one_line(err)
@@ -468,6 +475,7 @@ def make_row(report: Report, clock: Clock, backend: Any, size: Size, option: str
     segments = len((result.plan or {}).get("segments", []))
     timings = ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
     row.note = f"{result.frames} frames ({result.duration:.2f} s), {segments} segments; timings s: {timings}"
+    row.note += "".join(f"; warning: {message}" for message in progress.warnings)
     return report.add(row)
 
 
@@ -507,7 +515,7 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
         skip: set[str]) -> Report:
     import torch
 
-    from shortgen.backends.ltx import pick_device
+    from shortgen.backends.ltx import enable_fp8, pick_device
 
     device = pick_device(device_name)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -549,8 +557,9 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
         backend._free_memory = free
 
     if "tiling" not in skip and deadline.allows(40, "VAE tiling"):
-        pipe.vae.enable_tiling()
-        measure(report, clock, "f. b + VAE tiling", lambda: backend.generate(one), runs, pipe=pipe)
+        pipe.vae.enable_tiling()  # what LoadOptions(vae_tiling=True) does, with diffusers' default tiles
+        measure(report, clock, "f. b + VAE tiling", lambda: backend.generate(one), runs, pipe=pipe,
+                note=f"describe(): vae_tiling={backend.describe()['vae_tiling']}")
         pipe.vae.disable_tiling()
 
     if "overlap" not in skip and deadline.allows(60, "decode/denoise overlap"):
@@ -562,7 +571,7 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
 
     if "fp8" not in skip and deadline.allows(40, "fp8 weights"):
         pipe.transformer = build_transformer(full, device, dtype)
-        pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+        enable_fp8(pipe.transformer, dtype, device)
         measure(report, clock, "e. b + fp8 e4m3 weight storage (layerwise casting)", lambda: backend.generate(one),
                 runs, pipe=pipe)
         pipe.transformer = build_transformer(full, device, dtype)
@@ -578,12 +587,13 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
                     note="first call includes recompilation")
 
     configuration = f"compiled, attention {best}" if "compile" not in skip else "eager"
-    for overlap in (True, False):
+    for overlap, decode_ahead in ((True, False), (True, True), (False, False)):
         if "make" not in skip and deadline.allows(90, "make"):
             with tempfile.TemporaryDirectory() as tmp:
                 how = "post overlapped" if overlap else "serial"
+                how += ", --decode-ahead" if decode_ahead else ""
                 make_row(report, clock, backend, size, f"m. make_clip {size.make_seconds:g} s ({configuration}, "
-                         f"{how})", Path(tmp), overlap)
+                         f"{how})", Path(tmp), overlap, decode_ahead)
     return report
 
 
