@@ -160,8 +160,8 @@ class Preset(Strict):
 
 
 def replace(obj: StructT, **changes: Any) -> StructT:
-    """A copy of ``obj`` with ``changes``, validated like the original."""
-    return convert(type(obj), {**as_dict(obj), **changes})
+    """A copy of ``obj`` with ``changes``, validated like the original (a bad value is a :class:`ConfigError`)."""
+    return validate_model(type(obj), {**as_dict(obj), **changes}, type(obj).__name__)
 
 
 def as_dict(obj: Struct, *, exclude_none: bool = False,

@@ -98,3 +98,46 @@ def test_parse_size_roundtrip(w: int, h: int, sep: str) -> None:
 def test_parse_size_rejects_garbage(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_size(text)
+
+
+def test_options_built_in_python_are_range_checked_when_a_library_call_starts() -> None:
+    from shortgen.config import MakeOptions, replace
+    from shortgen.pipeline import plan_make
+
+    options = MakeOptions(prompt="a fox", crf=99)  # msgspec does not check ranges on construction...
+    with pytest.raises(ConfigError, match=r"options: 'crf': expected int <= 51 \(got 99\)"):
+        plan_make(options)  # ...so every library entry point does
+    with pytest.raises(ConfigError, match=r"MakeOptions: 'seed': expected int >= 0 \(got -1\)"):
+        replace(MakeOptions(prompt="a fox"), seed=-1)
+    assert replace(MakeOptions(prompt="a fox"), seed=3).seed == 3
+
+
+SECTIONS = ("output", "duration", "generation", "encoder", "safe_zone", "captions", "loop")
+KEY = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
+
+
+@given(section=st.sampled_from(SECTIONS), key=KEY, value=st.one_of(st.integers(), st.text(max_size=5)))
+def test_any_unknown_key_in_any_section_is_named(section: str, key: str, value: object) -> None:
+    from typing import get_type_hints
+
+    from shortgen.config import Preset, field_names, validate_model
+
+    if key in field_names(get_type_hints(Preset)[section]):
+        return
+    with pytest.raises(ConfigError, match=rf"^mine\.yaml: unknown key '{section}\.{key}'$"):
+        validate_model(Preset, {"name": "mine", section: {key: value}}, "mine.yaml")
+
+
+@given(fps=st.integers(-5, 130), crf=st.integers(-5, 60), opacity=st.floats(-1, 2, allow_nan=False))
+def test_ranges_are_enforced_and_valid_presets_round_trip(fps: int, crf: int, opacity: float) -> None:
+    from shortgen.config import Preset, as_dict, validate_model
+
+    data = {"name": "mine", "output": {"fps": fps}, "encoder": {"crf": crf}, "captions": {"box_opacity": opacity}}
+    valid = 1 <= fps <= 120 and 1 <= crf <= 51 and 0 <= opacity <= 1
+    if not valid:
+        with pytest.raises(ConfigError, match=r"^mine\.yaml: '(output\.fps|encoder\.crf|captions\.box_opacity)': "):
+            validate_model(Preset, data, "mine.yaml")
+        return
+    preset = validate_model(Preset, data, "mine.yaml")
+    assert (preset.output.fps, preset.encoder.crf, preset.captions.box_opacity) == (fps, crf, opacity)
+    assert validate_model(Preset, as_dict(preset), "again") == preset
