@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shortgen.chain import SplitModel
 
 DEFAULT_SEED = 0
+SPEED_OPTIONS = ("low_memory", "compile", "attention_backend", "fp8", "vae_tiling", "decode_ahead")
 
 
 @dataclass
@@ -81,6 +82,9 @@ class MakePlan:
             "generation_size": f"{gen.width}x{gen.height}",
             "output_size": f"{self.preset.output.width}x{self.preset.output.height}",
             "steps": gen.steps,
+            "device": gen.device,
+            "dtype": gen.dtype,
+            "speed": {name: getattr(gen, name) for name in SPEED_OPTIONS},
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
         }

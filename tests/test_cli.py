@@ -58,6 +58,16 @@ def test_dry_run_json_prints_plan_only_on_stdout(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_dry_run_shows_the_speed_options_that_reach_the_model() -> None:
+    plan = json.loads(run("make", "a fox", "--dry-run", "--json", "--fp8", "--decode-ahead", "--vae-tiling",
+                          "--device", "cpu").stdout)
+    assert plan["device"] == "cpu"
+    assert plan["speed"] == {"low_memory": False, "compile": False, "attention_backend": None, "fp8": True,
+                             "vae_tiling": True, "decode_ahead": True}
+    human = run("make", "a fox", "--dry-run", "--fp8", "--attention-backend", "flash")
+    assert "attention-backend flash, fp8" in human.stderr
+
+
 def test_repeated_prompt_flags_make_a_storyboard() -> None:
     plan = json.loads(run("make", "-p", "dawn", "-p", "dusk", "--dry-run", "--json").stdout)
     assert plan["prompts"] == ["dawn", "dusk"]

@@ -15,6 +15,9 @@ def print_plan(out: Output, plan: dict[str, Any]) -> None:
              f"{plan['frames']} frames, {plan['output_size']} from {plan['generation_size']}")
     out.info(f"model {plan['model']} ({plan['backend']}), {plan['steps']} steps, seed {plan['seed']}, "
              f"preset {plan['preset']}")
+    speed = [name.replace("_", "-") if value is True else f"{name.replace('_', '-')} {value}"
+             for name, value in plan.get("speed", {}).items() if value]
+    out.info(f"device {plan['device']}, dtype {plan['dtype']}" + (f"; {', '.join(speed)}" if speed else ""))
     from rich.table import Table
 
     table = Table("segment", "frames", "overlap", "starts at", "prompt", box=None)
