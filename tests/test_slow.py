@@ -35,3 +35,16 @@ def test_thirty_second_seamless_captioned_clip(tiny_model_dir: Path, tmp_path: P
     assert inspect_video(out).seam_score is not None
     sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert len(sidecar["plan"]["segments"]) >= 8
+
+
+def test_the_python_api_example_runs_and_writes_what_it_says(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import runpy
+
+    example = runpy.run_path(str(Path(__file__).parent.parent / "examples" / "python_api.py"))
+    example["main"](tmp_path, str(tiny_model_dir))
+    made, edited, posted = (inspect_video(tmp_path / name) for name in ("fox.mp4", "fox-captioned.mp4",
+                                                                        "gradient.mp4"))
+    assert (made.width, made.height, made.frames) == (1080, 1920, 300)
+    assert (edited.width, edited.height) == (1080, 1920) and edited.frames < 300  # the loop blends its overlap
+    assert (posted.width, posted.height, posted.frames) == (1080, 1920, 300)
+    assert json.loads((tmp_path / "fox.json").read_text(encoding="utf-8"))["seed"] == 7
