@@ -216,7 +216,7 @@ def parse_word_json(text: str, source: str) -> list[Cue]:
     for index, entry in enumerate(entries, 1):
         where = f"{source} entry {index}"
         try:
-            parsed = msgspec.convert(entry, _WordEntry)
+            parsed = msgspec.convert(entry, _WordEntry, strict=False)  # "0.5" is read as 0.5
         except msgspec.ValidationError as err:
             raise UsageError(f"{where}: {_word_entry_problem(err, entry)}",
                              'each entry needs "word" (text), "start" and "end" (seconds)') from None

@@ -176,8 +176,11 @@ def field_names(model: type[Struct]) -> tuple[str, ...]:
 
 
 def convert(model: type[StructT], data: Any) -> StructT:
-    """Validate ``data`` into ``model``; raises ``msgspec.ValidationError`` (see :func:`describe_validation_error`)."""
-    return msgspec.convert(data, model)
+    """Validate ``data`` into ``model``; raises ``msgspec.ValidationError`` (see :func:`describe_validation_error`).
+
+    Lax like YAML users expect: ``fps: 30.0`` and ``seed: "7"`` are the numbers they spell, ``1``/``"true"`` a
+    bool; ``30.5`` frames per second or ``seed: lots`` are errors."""
+    return msgspec.convert(data, model, strict=False)
 
 
 _ERROR = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)

@@ -141,3 +141,12 @@ def test_ranges_are_enforced_and_valid_presets_round_trip(fps: int, crf: int, op
     preset = validate_model(Preset, data, "mine.yaml")
     assert (preset.output.fps, preset.encoder.crf, preset.captions.box_opacity) == (fps, crf, opacity)
     assert validate_model(Preset, as_dict(preset), "again") == preset
+
+
+def test_integral_floats_and_numeric_strings_are_read_as_the_numbers_they_spell(tmp_path: Path) -> None:
+    from shortgen.config import Preset, validate_model
+
+    preset = validate_model(Preset, {"name": "x", "output": {"fps": 30.0}, "encoder": {"crf": "18"}}, "x.yaml")
+    assert (preset.output.fps, preset.encoder.crf) == (30, 18)
+    with pytest.raises(ConfigError, match=r"'output\.fps': expected int \(got 29\.97\)"):
+        validate_model(Preset, {"name": "x", "output": {"fps": 29.97}}, "x.yaml")
