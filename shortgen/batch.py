@@ -576,13 +576,14 @@ class BatchReport:
     seconds: float = 0.0
     models_loaded: int = 0
     jobs: list[JobOutcome] = field(default_factory=list)
+    error: str | None = None  # why the batch never started (an invalid job file)
 
     def count(self, status: str) -> int:
         return sum(1 for job in self.jobs if job.status == status)
 
     @property
     def ok(self) -> bool:
-        return not any(job.status in (FAILED, CANCELLED) for job in self.jobs)
+        return self.error is None and not any(job.status in (FAILED, CANCELLED) for job in self.jobs)
 
     @property
     def exit_code(self) -> int:
@@ -593,7 +594,8 @@ class BatchReport:
         return {"source": self.source, "out_dir": str(self.out_dir),
                 "shard": str(self.shard) if self.shard else None, "started": self.started,
                 "seconds": round(self.seconds, 3), "models_loaded": self.models_loaded, "ok": self.ok,
-                "counts": counts, "jobs": [job.to_dict() for job in sorted(self.jobs, key=lambda j: j.index)]}
+                "error": self.error, "counts": counts,
+                "jobs": [job.to_dict() for job in sorted(self.jobs, key=lambda j: j.index)]}
 
 
 def default_loader(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
@@ -605,8 +607,7 @@ def run_batch(plan: BatchPlan, *, shard: Shard | None = None, force: bool = Fals
               progress: Progress | None = None, loader: Loader = default_loader) -> BatchReport:
     """Render this shard's jobs; failures are recorded, not raised. Each model is loaded once."""
     started = time.perf_counter()
-    report = BatchReport(plan.source, plan.out_dir, shard,
-                         datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    report = BatchReport(plan.source, plan.out_dir, shard, _now())
     jobs = plan.selected(shard)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_partials([plan.out_dir, *(job.output.parent for job in plan.jobs)])
@@ -753,11 +754,13 @@ def write_report(report: BatchReport, path: Path) -> None:
     write_text_atomic(path, json.dumps(report.to_dict(), indent=2, default=str) + "\n")
 
 
-def write_error_report(path: Path, source: str, out_dir: Path, error: str) -> None:
+def write_error_report(path: Path, source: str, out_dir: Path, shard: Shard | None, error: str) -> None:
     """The report of a batch that never started (an invalid job file), so a CI step reading it sees why."""
-    data = {"source": source, "out_dir": str(Path(os.path.abspath(out_dir))), "ok": False, "error": error,
-            "counts": {"total": 0, **{status: 0 for status in STATUSES}}, "jobs": []}
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_report(BatchReport(source, Path(os.path.abspath(out_dir)), shard, _now(), error=error), path)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 __all__ = [

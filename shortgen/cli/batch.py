@@ -72,7 +72,7 @@ def batch(
         if report is not None and not dry_run:
             from shortgen.batch import write_error_report
 
-            write_error_report(report, str(job_file), out_dir, str(err))
+            write_error_report(report, str(job_file), out_dir, part, str(err))
         raise
     if dry_run:
         print_batch_plan(out, plan, part, force)
