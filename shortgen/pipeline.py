@@ -250,9 +250,7 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     count = len(plan.segments.segments)
 
     def generate(request: Any) -> Any:
-        key = f"segment{request.index}"
-        # One tick per denoising step, and a last one for the VAE decode that follows them.
-        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+        key = _start_segment_bar(progress, request, count)
         started = time.perf_counter()
         frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
         timings.add("model", time.perf_counter() - started)
@@ -278,6 +276,13 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
                 timings.timed("generate", frames), audio=audio)
 
 
+def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:
+    """A segment's bar: one tick per denoising step, and a last one for the VAE decode that follows them."""
+    key = f"segment{request.index}"
+    progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+    return key
+
+
 def _decode_ahead_model(backend: GeneratorBackend, progress: Progress, timings: Timings,
                         count: int) -> SplitModel | None:
     """The backend's denoise / decode / decode_tail with make's progress bars and model timing, or None (with a
@@ -299,8 +304,7 @@ def _decode_ahead_model(backend: GeneratorBackend, progress: Progress, timings: 
             timings.add("model", time.perf_counter() - started)
 
     def denoise(request: SegmentRequest) -> Any:
-        key = f"segment{request.index}"
-        progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+        key = _start_segment_bar(progress, request, count)
         started = time.perf_counter()
         latents = split.denoise(request, on_step=lambda step, total: progress.advance(key))
         add_model_time(started)
