@@ -108,6 +108,49 @@ class EncoderSpec(Strict):
     max_size_mb: Positive | None = None
 
 
+# ---- publish: what the platform accepts (read by shortgen.publish.check; sources in the README) -------------
+ProfileName = Literal["high", "main", "baseline", "constrained baseline"]
+
+
+class PlatformSpec(Strict):
+    """Limits of the platform a preset targets. ``shortgen check`` measures a file against these, the output
+    size, the duration range, ``encoder.max_size_mb`` and ``encoder.pix_fmt``. ``None`` means no limit."""
+
+    video_codecs: tuple[Literal["h264", "hevc"], ...] = ("h264",)
+    video_profiles: tuple[ProfileName, ...] = ("high", "main", "baseline", "constrained baseline")
+    fps_min: Positive = 23.0
+    fps_max: Positive = 60.0
+    # The whole file's bitrate: its average, and its peak over any peak_window_seconds (packet sizes).
+    max_bitrate_kbps: Annotated[int, Meta(ge=100)] | None = None
+    peak_window_seconds: Positive = 1.0
+    max_keyframe_seconds: Positive = 2.0
+    closed_gop: bool = True
+    edit_list_allowed: bool = True
+    audio_codecs: tuple[Literal["aac"], ...] = ("aac",)
+    audio_sample_rates: tuple[int, ...] = (44100, 48000)
+    max_audio_channels: Annotated[int, Meta(ge=1, le=8)] = 2
+
+    def __post_init__(self) -> None:
+        if self.fps_min > self.fps_max:
+            raise ValueError(f"need fps_min <= fps_max, got {self.fps_min:g} > {self.fps_max:g}")
+
+
+def vbv_peak_kbps(encoder: EncoderSpec, window_seconds: float) -> float:
+    """The most the encoder may write in any ``window_seconds`` (video at x264's VBV bound plus the audio
+    bitrate), in kb/s: a full buffer drained while the max rate refills it."""
+    return encoder.max_bitrate_kbps + encoder.bufsize_kbps / window_seconds + encoder.audio_bitrate_kbps
+
+
+def check_vbv_holds_cap(encoder: EncoderSpec, platform: PlatformSpec) -> None:
+    cap = platform.max_bitrate_kbps
+    if cap is not None and vbv_peak_kbps(encoder, platform.peak_window_seconds) > cap:
+        raise ValueError(
+            f"encoder max_bitrate_kbps {encoder.max_bitrate_kbps} + bufsize_kbps {encoder.bufsize_kbps} / "
+            f"{platform.peak_window_seconds:g} s + audio {encoder.audio_bitrate_kbps} can exceed the platform's "
+            f"{cap} kb/s cap; lower them (see README: Publishing)")
+# ---- end publish block ---------------------------------------------------------------------------------
+
+
 class SafeZone(Strict):
     """Margins, in output pixels, that the platform's own buttons and text cover."""
 
@@ -149,11 +192,13 @@ class Preset(Strict):
     safe_zone: SafeZone = SafeZone()
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
+    platform: PlatformSpec = PlatformSpec()  # publish block: what shortgen check measures against
 
     def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
         if z.left + z.right >= o.width or z.top + z.bottom >= o.height:
             raise ValueError(f"safe_zone margins leave no room inside {o.width}x{o.height}")
+        check_vbv_holds_cap(self.encoder, self.platform)  # publish block
 
 
 # ------------------------------------------------------------------------------------ validation
