@@ -393,6 +393,15 @@ class MakeOptions(Strict):
     crf: Crf | None = None
     # output
     output: str | None = None
+    # ---- publish block: platform check and Content Credentials (shortgen.publish) ----
+    strict: bool | None = None  # a failed platform check is an error (no output), not a warning
+    sign: bool | None = None
+    sign_cert: str | None = None  # PEM chain; else $SHORTGEN_C2PA_CERT
+    sign_key: str | None = None  # PEM key; else $SHORTGEN_C2PA_KEY
+    sign_prompt: bool | None = None  # put the prompt text (not only its SHA-256) in the manifest
+    tsa: str | None = None  # RFC 3161 timestamp server URL (none by default: signing stays offline)
+    trim: str | None = None  # edit: START[:END] seconds of the source
+    # ---- end publish block ----
 
     def prompts(self) -> list[str]:
         if self.prompt is None:

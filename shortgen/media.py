@@ -35,7 +35,7 @@ def _open(path: Path):
         raise MediaError(f"{path} is not a video shortgen can read", "give an MP4, MOV or WebM file") from None
 
 
-def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
+def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps: bool = False) -> Clip:
     """A clip that decodes ``path`` frame by frame when iterated, upright, at a constant frame rate; its audio
     passes through.
 
@@ -43,6 +43,8 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
     way players (and ffmpeg's autorotate) show them, and the clip's size is the upright one. Phones also record
     at a variable frame rate, which the platforms do not take: such a video is resampled by timestamp (the
     nearest frame for each tick) to ``constant_fps``, or to its average rate rounded to whole frames per second.
+    With ``convert_fps`` a constant-rate video is resampled to ``constant_fps`` the same way (frames repeated or
+    dropped, duration kept).
     """
     with _open(path) as container:
         if not container.streams.video:
@@ -61,10 +63,11 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
         width, height = height, width
     audio = AudioSpec(path=path) if has_audio else None
     info: dict[str, object] = {"source": str(path), "rotation": first.rotation}
-    if is_variable_rate(times):
+    variable = is_variable_rate(times)
+    if variable or (convert_fps and constant_fps and constant_fps != average):
         fps = constant_fps or Fraction(max(1, round(average)))
         count = max(1, round(_span(times) * fps))
-        info["variable_frame_rate"] = True
+        info["variable_frame_rate" if variable else "converted_frame_rate"] = True if variable else float(average)
         return Clip(width, height, fps, count, _at_constant_rate(_decode_rgb(path, with_times=True), fps, count),
                     audio=audio, info=info)
     return Clip(width, height, average, len(times), _decode_rgb(path), audio=audio, info=info)

@@ -10,7 +10,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from shortgen.cli import batch, check, doctor, edit, inspect, make, models, presets
+from shortgen.cli import batch, check, doctor, edit, inspect, make, models, presets, verify
 from shortgen.cli.errors import EXIT_INTERRUPTED
 from shortgen.cli.output import Output
 
@@ -50,6 +50,7 @@ app.command("doctor")(doctor.doctor)
 app.command("inspect")(inspect.inspect)
 app.command("batch")(batch.batch)
 app.command("check")(check.check)  # publish
+app.command("verify")(verify.verify)  # publish
 app.add_typer(presets.app, name="presets")
 app.add_typer(models.app, name="models")
 

@@ -30,6 +30,9 @@ def edit(
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
+    # publish: conform, check, sign
+    trim: o.Trim = None, duration: o.EditDuration = None, strict: o.Strict = None, sign: o.Sign = None,
+    sign_cert: o.SignCert = None, sign_key: o.SignKey = None, tsa: o.Tsa = None,
 ) -> None:
     """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
     flags = dict(locals())

@@ -35,6 +35,9 @@ def make(
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
+    # publish: check and sign
+    strict: o.Strict = None, sign: o.Sign = None, sign_cert: o.SignCert = None, sign_key: o.SignKey = None,
+    sign_prompt: o.SignPrompt = None, tsa: o.Tsa = None,
 ) -> None:
     """Generate a clip from a prompt: generate, upscale, loop, caption, encode."""
     flags = dict(locals())

@@ -119,6 +119,27 @@ Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SE
 Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
                                             rich_help_panel=POST)]
 
+# ---- publish: platform check and Content Credentials ----
+PUB = "Publishing"
+Strict = Annotated[bool | None, typer.Option("--strict/--no-strict",
+                                             help="Fail (and write nothing) when the platform check fails.",
+                                             rich_help_panel=PUB)]
+Sign = Annotated[bool | None, typer.Option("--sign/--no-sign", help="Sign Content Credentials (C2PA) into the clip.",
+                                           rich_help_panel=PUB)]
+SignCert = Annotated[Path | None, typer.Option("--sign-cert", help="PEM certificate chain (or $SHORTGEN_C2PA_CERT).",
+                                               rich_help_panel=PUB)]
+SignKey = Annotated[Path | None, typer.Option("--sign-key", help="PEM private key (or $SHORTGEN_C2PA_KEY).",
+                                              rich_help_panel=PUB)]
+SignPrompt = Annotated[bool | None, typer.Option("--sign-prompt", help="Put the prompt text in the manifest "
+                                                 "(default: only its SHA-256).", rich_help_panel=PUB)]
+Tsa = Annotated[str | None, typer.Option("--tsa", metavar="URL", help="RFC 3161 timestamp server (default: none, "
+                                         "offline).", rich_help_panel=PUB)]
+Trim = Annotated[str | None, typer.Option("--trim", metavar="START[:END]", help="Seconds of the source to keep.",
+                                          rich_help_panel=PUB)]
+EditDuration = Annotated[float | None, typer.Option("--duration", "-d", min=0.1,
+                                                    help="Keep this many seconds (from --trim's start).",
+                                                    rich_help_panel=PUB)]
+# ---- end publish ----
 
 # Command parameters whose names differ from the MakeOptions field they set.
 FIELD_OF_PARAMETER = {"guidance": "guidance_scale", "compile_model": "compile"}
