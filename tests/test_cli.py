@@ -134,11 +134,15 @@ def test_unwritable_output_folder(tmp_path: Path) -> None:
 
 
 def test_fast_commands_do_not_import_torch_or_diffusers(tmp_path: Path) -> None:
-    """--help, presets list and --dry-run run in one fresh interpreter that must never load torch."""
+    """--help, presets list, --dry-run and check run in one fresh interpreter that must never load torch."""
+    from tests.helpers import write_test_video
+
+    video = write_test_video(tmp_path / "v.mp4")
     code = (
         "import sys\n"
         "from shortgen.cli.app import app\n"
-        "for args in (['--help'], ['presets', 'list'], ['make', 'x', '--dry-run', '--json']):\n"
+        "for args in (['--help'], ['presets', 'list'], ['make', 'x', '--dry-run', '--json'],\n"
+        f"             ['check', {str(video)!r}, '--json']):\n"
         "    app(args, prog_name='shortgen', standalone_mode=False)\n"
         "heavy = sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules)\n"
         "print('HEAVY=' + ','.join(heavy))\n"
