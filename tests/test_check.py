@@ -227,3 +227,22 @@ def test_edit_duration_keeps_the_first_seconds(folder: Path, preset: Path) -> No
     result = edit_clip(source, MakeOptions(preset=str(preset), duration=1.5), out, overwrite=True,
                        write_sidecar=False)
     assert result.frames == 45 and result.check["ok"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["shorts", "reels"])
+def test_make_and_edit_with_builtin_presets_pass_their_check(tmp_path: Path, tiny_model_dir: Path,
+                                                              name: str) -> None:
+    """Full size, full minimum length: make (the tiny model, 10 s), and edit of a 10 fps phone-sized clip."""
+    made = tmp_path / "made.mp4"
+    result = runner.invoke(app, ["make", "a red fox", "--model", str(tiny_model_dir), "--gen-size", "96x160",
+                                 "--duration", "10", "--preset", name, "-o", str(made), "--strict"])
+    assert result.exit_code == 0, result.stderr
+    assert checked(made, name).ok
+    source = craft(tmp_path / "phone.mp4", fps=10, seconds=11, size=(180, 320))
+    edited = tmp_path / "edited.mp4"
+    result = runner.invoke(app, ["edit", str(source), "--preset", name, "-o", str(edited), "--strict"])
+    assert result.exit_code == 0, result.stderr
+    assert "converted to 30 fps" in result.stderr
+    report = checked(edited, name)
+    assert report.ok and rule(report, "frame_rate").value == 30

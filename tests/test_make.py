@@ -42,6 +42,8 @@ def test_make_subprocess_produces_a_platform_ready_clip(tiny_model_dir: Path, tm
     assert sidecar["preset"]["generation"]["width"] == 96
     assert {"model", "encode", "upscale"} <= set(sidecar["result"]["timings"])
     assert sidecar["versions"]["diffusers"] and sidecar["versions"]["torch"]
+    assert sidecar["result"]["check"]["ok"] is True, sidecar["result"]["check"]  # the tiktok platform rules
+    assert sidecar["result"]["credentials"] == {"signed": False}
     assert "\x1b[" not in result.stderr  # no colour codes in a non-terminal log
 
 
