@@ -206,3 +206,10 @@ def test_edit_of_a_signed_clip_warns_and_signs_again_only_when_asked(signed: tup
     assert report["digital_source_types"] == [] and report["shortgen"] is None  # an edit claims no AI generation
     assert report["ingredients"] == [{"title": "fox.mp4", "relationship": "parentOf", "has_manifest": True}]
     assert mp4_layout(resigned) == (True, False)
+
+
+def test_dry_run_checks_the_signing_material(tmp_path: Path, pki: dict[str, Path]) -> None:
+    base = ["make", "x", "--preset", str(publish_preset(tmp_path)), "--dry-run", "--sign", "--sign-cert"]
+    assert runner.invoke(app, [*base, str(pki["chain"]), "--sign-key", str(pki["key"])]).exit_code == 0
+    bad = runner.invoke(app, [*base, str(pki["chain"]), "--sign-key", str(pki["nosig_key"])])
+    assert bad.exit_code == 2 and "does not match" in bad.stderr

@@ -47,6 +47,10 @@ def make(
         from shortgen.pipeline import plan_for_stages
 
         plan = plan_for_stages(options)
+        if sign or sign_cert or sign_key or tsa:  # publish: the signing material is checked by a dry run too
+            from shortgen.publish.finish import publish_settings
+
+            publish_settings(options)
         if image and not Path(image).is_file():
             from shortgen.errors import UsageError
 
