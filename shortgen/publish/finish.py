@@ -56,11 +56,11 @@ def encode_published(encode: Callable[[Path], EncodeResult], output: Path, *, ov
         report = check_file(tmp, preset)
         report.path = str(output)
         if not report.ok:
+            failure = f"{output.name} fails the {preset.name} preset's platform check: " \
+                      f"{report.summary().removeprefix('fail: ')}"
             if publish.strict:
-                raise ShortgenError(f"{output.name} fails the {preset.name} preset's platform check: "
-                                    f"{report.summary().removeprefix('fail: ')}",
-                                    "no file was written; see 'shortgen check', or drop --strict")
-            progress.warn(f"{output.name} {report.summary()} ({preset.name} preset)")
+                raise ShortgenError(failure, "no file was written; see 'shortgen check', or drop --strict")
+            progress.warn(failure)
         signed: dict[str, Any] = {"signed": False}
         if publish.signing is not None and publish.provenance is not None:
             signed = sign_in_place(tmp, publish.signing, publish.provenance)
