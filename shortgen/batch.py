@@ -81,7 +81,7 @@ JOB_KEY_VERSION = 1
 DEFAULT_OUTPUT_TEMPLATE = "{index:03d}-{name}.mp4"  # name: the job's name, else the slug
 NAME_FIELDS = ("index", "name", "slug", "seed", "date", "preset")
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
-INPUT_FILE_FIELDS = ("image", "captions", "audio", "font")
+INPUT_FILE_FIELDS = ("image", "captions", "audio", "font", "sign_cert", "sign_key")  # publish: the last two
 LOCK_DIR = ".shortgen-locks"
 # A job waits this long for its lock: long enough to ride out another process's brief stale-file sweep.
 LOCK_WAIT_SECONDS = 2.0
@@ -322,6 +322,10 @@ def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeO
     try:
         merged = layered_options(defaults, job, cli)
         plan = plan_for_stages(merged)
+        if merged.sign:  # publish: a bad certificate or key fails the plan, before any model loads
+            from shortgen.publish.finish import publish_settings
+
+            publish_settings(merged)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err, where, MakeOptions, None)) from None
     except ShortgenError as err:
@@ -396,6 +400,8 @@ def _absolute_inputs(options: MakeOptions, base: Path) -> MakeOptions:
     update: dict[str, str] = {}
     for name in INPUT_FILE_FIELDS:
         value = getattr(options, name)
+        if value and "-----BEGIN" in value:  # publish: PEM text given in place of a certificate or key path
+            continue
         if value and not Path(value).expanduser().is_absolute():
             candidate = base / Path(value).expanduser()
             if name != "font" or candidate.is_file():
@@ -564,7 +570,11 @@ class JobOutcome:
                 "output": str(self.output), "sidecar": result.get("sidecar"), "error": self.error,
                 "seconds": round(self.seconds, 3), "timings": result.get("timings"),
                 "duration": result.get("duration"), "frames": result.get("frames"),
-                "size_bytes": result.get("size_bytes")}
+                "size_bytes": result.get("size_bytes"),
+                # publish: the platform check of the clip and whether it was signed
+                "check_ok": (result.get("check") or {}).get("ok"),
+                "check_failed": (result.get("check") or {}).get("failed"),
+                "signed": (result.get("credentials") or {}).get("signed")}
 
 
 @dataclass

@@ -213,3 +213,35 @@ def test_dry_run_checks_the_signing_material(tmp_path: Path, pki: dict[str, Path
     assert runner.invoke(app, [*base, str(pki["chain"]), "--sign-key", str(pki["key"])]).exit_code == 0
     bad = runner.invoke(app, [*base, str(pki["chain"]), "--sign-key", str(pki["nosig_key"])])
     assert bad.exit_code == 2 and "does not match" in bad.stderr
+
+
+def test_batch_job_files_sign_and_the_report_records_check_and_signature(tmp_path: Path, pki: dict[str, Path],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering through the numpy stand-in model of test_batch (the tiny model's signing is proven above)."""
+    import yaml
+
+    from shortgen import pipeline
+    from tests.test_batch import CountingLoader
+
+    loader = CountingLoader()
+    monkeypatch.setattr(pipeline, "load_generator", loader)
+    publish_preset(tmp_path)
+    shutil.copy(pki["chain"], tmp_path / "chain.pem")
+    shutil.copy(pki["key"], tmp_path / "key.pem")
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(yaml.safe_dump({"defaults": {"preset": "pub.yaml", "sign": True, "sign_cert": "chain.pem",
+                                                 "sign_key": "key.pem"}, "jobs": ["a fox", "a cat"]}))
+    result = runner.invoke(app, ["batch", str(jobs), "--out-dir", str(tmp_path / "out"), "--report",
+                                 str(tmp_path / "report.json")])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [(j["signed"], j["check_ok"], j["check_failed"]) for j in report["jobs"]] == [(True, True, [])] * 2
+    for job in report["jobs"]:
+        assert manifest_of(Path(job["output"]), pki["root"])[0] == "Trusted"
+    # a key that does not match stops the plan: no model is loaded, no clip written
+    jobs.write_text(yaml.safe_dump({"defaults": {"preset": "pub.yaml", "sign": True, "sign_cert": "chain.pem",
+                                                 "sign_key": str(pki["nosig_key"])}, "jobs": ["a dog"]}))
+    loaded = len(loader.models)
+    bad = runner.invoke(app, ["batch", str(jobs), "--out-dir", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "does not match the signing certificate" in bad.stderr
+    assert len(loader.models) == loaded and not (tmp_path / "bad").exists()
