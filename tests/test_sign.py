@@ -136,6 +136,11 @@ def test_verify_reports_claims_and_a_flipped_byte_in_mdat_makes_it_exit_1(signed
     assert report["state"] == "invalid" and report["problems"], report
     unsigned = runner.invoke(app, ["verify", str(craft(tmp_path / "plain.mp4"))])
     assert unsigned.exit_code == 1 and "unsigned" in unsigned.stderr
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video")
+    wrong = runner.invoke(app, ["verify", str(text)])
+    assert wrong.exit_code == 1
+    assert wrong.stderr.strip() == f"error: {text} is not a media file c2pa can read (give an MP4)"
 
 
 def test_sign_prompt_puts_the_prompt_text_in(tmp_path: Path, tiny_model_dir: Path, tiny_backend: Any,

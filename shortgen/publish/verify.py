@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shortgen.errors import UsageError
+from shortgen.errors import MediaError, UsageError
 from shortgen.publish.sign import SHORTGEN_ASSERTION, c2pa_module
 
 # Failure codes that only say the signer is not on a trust list: a self-made CA without --trust gives these.
@@ -47,6 +47,8 @@ def verify_file(path: Path, trust: Path | None = None) -> VerifyReport:
     except c2pa.C2paError as err:
         if "ManifestNotFound" in type(err).__name__ or "no JUMBF" in str(err) or "not found" in str(err).lower():
             return VerifyReport(str(path), "unsigned", problems=["no Content Credentials in the file"])
+        if "NotSupported" in type(err).__name__ or str(err).startswith("NotSupported"):
+            raise MediaError(f"{path} is not a media file c2pa can read", "give an MP4") from None
         return VerifyReport(str(path), "invalid", problems=[str(err).splitlines()[0] if str(err) else repr(err)])
     with reader:
         return _report(path, reader, trust is not None)
