@@ -246,3 +246,15 @@ def test_make_and_edit_with_builtin_presets_pass_their_check(tmp_path: Path, tin
     assert "converted to 30 fps" in result.stderr
     report = checked(edited, name)
     assert report.ok and rule(report, "frame_rate").value == 30
+
+
+def test_edit_fps_converts_a_constant_rate_source(folder: Path, preset: Path) -> None:
+    source = craft(folder / "thirty-fps.mp4", fps=30, seconds=2)
+    out = folder / "twentyfour.mp4"
+    result = runner.invoke(app, ["edit", str(source), "--preset", str(preset), "--fps", "24", "-o", str(out),
+                                 "--overwrite", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "is 30 fps; converted to 24 fps" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["fps"] == 24 and data["frames"] == 48
+    assert rule(checked(out, preset), "frame_rate").value == 24
