@@ -15,7 +15,8 @@ from shortgen.cli.output import Output
 @report_errors
 def check(
     files: Annotated[list[Path], typer.Argument(help="Video files (MP4).", show_default=False)],
-    preset: o.Preset = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="Preset whose platform rules apply (name or "
+                                               ".yaml path; default: tiktok).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures.")] = False,
     json: o.Json = False,
     quiet: o.Quiet = False,
