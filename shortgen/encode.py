@@ -221,17 +221,22 @@ def read_audio(audio: AudioSpec, sample_rate: int, max_samples: int) -> Iterator
 
 
 def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = False,
-                progress: Progress | None = None, subtitles: Sequence[Cue] | None = None) -> EncodeResult:
+                progress: Progress | None = None, subtitles: Sequence[Cue] | None = None,
+                atomic: bool = True) -> EncodeResult:
     """Encode every frame of ``clip`` into ``path``; nothing is left at ``path`` if anything fails.
 
-    ``subtitles``: cues to mux as a soft mov_text track (see :mod:`shortgen.subtitles`).
+    ``subtitles``: cues to mux as a soft mov_text track (see :mod:`shortgen.subtitles`). ``atomic=False``
+    writes ``path`` itself: for a caller whose ``path`` is already its own temp file (see shortgen.publish).
     """
+    import contextlib
+
     import av
 
     progress = progress or Progress()
     started = time.perf_counter()
     progress.start("encode", "Encoding", clip.num_frames)
-    with atomic_output(path, overwrite=overwrite) as tmp:
+    target = atomic_output(path, overwrite=overwrite) if atomic else contextlib.nullcontext(path)
+    with target as tmp:
         quiet_libav()
         try:
             count = _write_mp4(tmp, clip, spec, subtitles, progress)

@@ -435,7 +435,8 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
     srt = check_srt_path(output, overwrite, info.get("captions", {}).get("file")) if soft_cues else None
     before_encode = time.perf_counter()
     encoded, check, credentials = encode_published(  # publish: check and sign before the rename
-        lambda path: encode_clip(clip, path, preset.encoder, progress=progress, subtitles=soft_cues), output,
+        lambda tmp: encode_clip(clip, tmp, preset.encoder, progress=progress, subtitles=soft_cues, atomic=False),
+        output,
         overwrite=overwrite, preset=preset, publish=publish or Publish(), progress=progress)
     upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
     timings.add("encode", time.perf_counter() - before_encode - upstream)

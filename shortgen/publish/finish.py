@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.atomic import atomic_output
+from shortgen.atomic import atomic_output, partial_path
 from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def encode_published(encode: Callable[[Path], EncodeResult], output: Path, *, ov
             progress.warn(failure)
         signed: dict[str, Any] = {"signed": False}
         if publish.signing is not None and publish.provenance is not None:
-            signed = sign_in_place(tmp, publish.signing, publish.provenance)
+            # the signed copy is another temp file of ``output`` (so batch's stale-file sweep knows whose it is)
+            signed = sign_in_place(tmp, publish.signing, publish.provenance, scratch=partial_path(output))
         size = tmp.stat().st_size
     return replace(encoded, path=output, size_bytes=size), report.to_dict(), signed

@@ -101,13 +101,13 @@ def append_xmp(path: Path, source_type: str) -> None:
         handle.write(struct.pack(">I4s", 8 + len(payload), b"uuid") + payload)
 
 
-def sign_in_place(path: Path, key: SigningKey, prov: Provenance) -> dict[str, Any]:
-    """Add XMP (created clips) and sign ``path``; the signed file replaces it only when complete.
-    Returns what the sidecar records."""
+def sign_in_place(path: Path, key: SigningKey, prov: Provenance, scratch: Path | None = None) -> dict[str, Any]:
+    """Add XMP (created clips) and sign ``path``: the signed copy is written to ``scratch`` (default: a temp
+    sibling) and replaces ``path`` only when complete. Returns what the sidecar records."""
     c2pa = c2pa_module()
     if prov.kind == "created":
         append_xmp(path, TRAINED_ALGORITHMIC_MEDIA)
-    signed = partial_path(path)
+    signed = scratch or partial_path(path)
     try:
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(getattr(c2pa.C2paSigningAlg, key.alg), key.chain_pem,
                                                            key.key_pem, key.tsa_url))
