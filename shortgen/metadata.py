@@ -31,6 +31,26 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def environment_facts() -> dict[str, Any]:
+    """What can still change the frames when the inputs, seed, model and versions are the same: the machine
+    (CPU kernels differ between instruction sets), torch's thread count (float sums in another order) and the
+    FFmpeg build whose x264 encodes the clip. Same machine, same facts: bit-identical frames (tested)."""
+    import sys
+
+    facts: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                             "processor": platform.processor() or None}
+    torch = sys.modules.get("torch")  # only when a model ran: edit never imports torch
+    if torch is not None:
+        facts["torch_threads"] = torch.get_num_threads()
+    try:
+        import av
+
+        facts["ffmpeg"] = av.ffmpeg_version_info
+    except ImportError:  # pragma: no cover - av is a dependency
+        pass
+    return facts
+
+
 def sidecar_path(output: Path) -> Path:
     return output.with_suffix(".json")
 
@@ -45,6 +65,7 @@ def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
         "result": result.to_dict(),
         "preset": as_dict(preset),
         "versions": package_versions(),
+        "environment": environment_facts(),
     }
     if plan:
         data["prompts"] = plan.prompts
