@@ -428,7 +428,13 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
                           subtitles=soft_cues)
     upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
     timings.add("encode", time.perf_counter() - before_encode - upstream)
-    info.update(clip.facts)  # what stages learned while the frames streamed (the loop's seam score)
+    # What stages learned while the frames streamed (the loop's seam score; damaged source frames replaced).
+    late_warnings = list(clip.facts.get("warnings", {}).values())
+    for message in late_warnings:
+        progress.warn(message)
+    info.update({k: v for k, v in clip.facts.items() if k != "warnings"})
+    if late_warnings:
+        info["warnings"] = [*info.get("warnings", []), *late_warnings]
     result = ClipResult(
         output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
         frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,
