@@ -126,9 +126,9 @@ def decoded_frames(container: Any, stream: Any, failures: list[int]) -> Iterator
         yield from decoded
 
 
-def damage_warning(path: Path, replaced: int, total: int) -> str:
-    return (f"{path}: {replaced} of {total} frames could not be decoded (damaged or truncated); "
-            "each was replaced by its neighbour")
+def damage_warning(path: Path, replaced: int, total: int, *,
+                   done: str = "each was replaced by its neighbour") -> str:
+    return f"{path}: {replaced} of {total} frames could not be decoded (damaged or truncated); {done}"
 
 
 def _record_damage(facts: dict[str, Any], path: Path, replaced: int, total: int) -> None:
@@ -247,8 +247,7 @@ def load_image(path: Path, width: int, height: int) -> np.ndarray:
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if not path.is_file():
-        raise UsageError(f"image {path} does not exist", "check the --image path")
+    check_input_file(path, "image", "check the --image path")
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img).convert("RGB")
