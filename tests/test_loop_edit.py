@@ -74,7 +74,7 @@ def test_edit_loops_strong_motion_with_no_visible_seam(tmp_path: Path, source: P
     summary = json.loads(result.stdout)
     assert summary["frames"] == frames and summary["duration"] == pytest.approx(frames / FPS)
     assert summary["info"]["loop"]["mode"] == mode
-    assert summary["info"]["seam_score"] == pytest.approx(after, abs=0.5)  # measured before encoding
+    assert summary["info"]["seam_score"] == pytest.approx(after, abs=0.5)  # measured on the encoded file
     sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["result"]["info"]["seam_score"] == summary["info"]["seam_score"]
 
