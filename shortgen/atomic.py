@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from shortgen.paths import os_error
 PARTIAL_MARK = ".partial-"
 VIDEO_SUFFIXES = (".mp4",)  # the container encode_clip writes; a player trusts the name
 _PARTIAL_EXTRA = len(".") + len(PARTIAL_MARK) + 8  # what partial_path adds to a name
+_PARTIAL_STEM = re.compile(rf"\.(?P<stem>.+){re.escape(PARTIAL_MARK)}[0-9a-f]{{8}}")
 
 
 def _existing(path: Path) -> os.stat_result | None:
@@ -50,7 +52,7 @@ def check_output_path(path: Path, overwrite: bool) -> None:
         raise UsageError(f"output folder {folder} does not exist", "create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {folder} is not writable", "choose another -o path")
-    if len(os.fsencode(path.name)) + 2 * _PARTIAL_EXTRA > _name_max(folder):  # a temp of a temp fits too
+    if len(os.fsencode(path.name)) + _PARTIAL_EXTRA > _name_max(folder):
         raise UsageError(f"the file name {path.name[:40]}... is too long for the file system", "use a shorter name")
 
 
@@ -69,8 +71,11 @@ def check_video_suffix(path: Path) -> None:
 
 
 def partial_path(path: Path) -> Path:
-    """A hidden sibling temp name that keeps the suffix (muxers pick the format from it)."""
-    return path.with_name(f".{path.stem}{PARTIAL_MARK}{secrets.token_hex(4)}{path.suffix}")
+    """A hidden sibling temp name that keeps the suffix (muxers pick the format from it). The temp of a temp
+    (a staged clip the encoder writes atomically) is another temp of the same target, not a longer name."""
+    match = _PARTIAL_STEM.fullmatch(path.stem)
+    stem = match["stem"] if match else path.stem
+    return path.with_name(f".{stem}{PARTIAL_MARK}{secrets.token_hex(4)}{path.suffix}")
 
 
 def _place(tmp: Path, path: Path, overwrite: bool) -> None:
