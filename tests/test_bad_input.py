@@ -156,6 +156,17 @@ def output_under_a_file(d: Path, v: Path) -> list[str]:
     return _edit(d, v, output="notes.txt/clip.mp4")
 
 
+def job_output_name_too_long(d: Path, v: Path) -> list[str]:
+    (d / "jobs.yaml").write_text(f"jobs:\n  - prompt: x\n    output: {'y' * 300}.mp4\n", encoding="utf-8")
+    return ["batch", str(d / "jobs.yaml"), "--out-dir", str(d), "--model", str(d / "no-model")]
+
+
+def out_dir_under_a_file(d: Path, v: Path) -> list[str]:
+    (d / "jobs.txt").write_text("a fox\n", encoding="utf-8")
+    (d / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    return ["batch", str(d / "jobs.txt"), "--out-dir", str(d / "notes.txt" / "clips")]
+
+
 def long_srt_cue(d: Path, v: Path) -> list[str]:
     return _edit(d, v, "--captions", str(_srt(d, "word " * 1000)))
 
@@ -205,6 +216,8 @@ CASES: list[tuple[Callable[[Path, Path], list[str]], int, str]] = [
     (directory_as_captions, 2, "subs.srt is a directory"),
     (name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
     (output_under_a_file, 2, "notes.txt/clip.mp4: Not a directory (a part of the path is a file, not a folder)"),
+    (job_output_name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
+    (out_dir_under_a_file, 2, "notes.txt/clips: Not a directory (a part of the path is a file, not a folder)"),
     (long_srt_cue, 2, "subs.srt line 2: the cue is 4999 characters; at most 2000 fit on screen"),
     (long_json_cue, 2, "the cue at 0 s is 5000 characters; at most 2000 fit on screen"),
     (bracketed_missing_input, 2, "holiday [final].mp4 does not exist"),
