@@ -166,7 +166,7 @@ def measure_seam(path: Path) -> tuple[int, float | None]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         width, height = _thumbnail_size(stream.codec_context.width, stream.codec_context.height)
-        for frame in decoded_frames(container, stream, [0]):  # plays on past damaged packets, like ffmpeg
+        for frame in decoded_frames(container, stream):  # plays on past damaged packets, like ffmpeg
             meter.add(frame.reformat(width=width, height=height, format="rgb24").to_image())
     return meter.frames, meter.score()
 

@@ -69,7 +69,7 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
         stream = container.streams.video[0]
         has_audio = bool(container.streams.audio)
         width, height = stream.codec_context.width, stream.codec_context.height
-        first = next(decoded_frames(container, stream, [0]), None)
+        first = next(decoded_frames(container, stream), None)
     if not times or first is None:
         raise MediaError(f"{path} has no decodable video frames", "give a video that plays")
     if quarter_turns(first.rotation) % 2:
@@ -103,25 +103,20 @@ def packet_times(container: Any, stream: Any) -> Iterator[int]:
             yield packet.pts
 
 
-def decoded_frames(container: Any, stream: Any, failures: list[int]) -> Iterator[Any]:
-    """Every frame of ``stream`` that decodes, in presentation order, playing on past damage the way
-    ffmpeg does: a packet the decoder rejects (or a demuxer error, which ends the stream) adds one to
-    ``failures[0]`` and is skipped."""
+def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
+    """Every frame of ``stream`` that decodes, in presentation order, playing on past damage the way ffmpeg
+    does: a packet the decoder rejects is skipped; a demuxer error (a file cut off) ends the stream."""
     import av
 
     packets = container.demux(stream)
     while True:
         try:
             packet = next(packets)
-        except StopIteration:
-            return
-        except av.FFmpegError:
-            failures[0] += 1
+        except (StopIteration, av.FFmpegError):
             return
         try:
             decoded = packet.decode()
         except av.FFmpegError:
-            failures[0] += 1
             continue
         yield from decoded
 
@@ -230,7 +225,7 @@ def _decode_rgb(path: Path, *, with_times: bool = False, with_pts: bool = False)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
-        for frame in decoded_frames(container, stream, [0]):
+        for frame in decoded_frames(container, stream):
             rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
             turns = quarter_turns(frame.rotation)
             upright = np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb

@@ -147,6 +147,11 @@ def directory_as_captions(d: Path, v: Path) -> list[str]:
     return _edit(d, v, "--captions", str(d / "subs.srt"))
 
 
+def directory_as_font(d: Path, v: Path) -> list[str]:
+    (d / "fonts").mkdir()
+    return _edit(d, v, "--caption", "hi", "--font", str(d / "fonts"))
+
+
 def name_too_long(d: Path, v: Path) -> list[str]:
     return _edit(d, v, output="x" * 300 + ".mp4")
 
@@ -214,6 +219,7 @@ CASES: list[tuple[Callable[[Path, Path], list[str]], int, str]] = [
     (directory_as_preset, 2, "style.yaml is a directory"),
     (directory_as_input, 2, "footage is a directory"),
     (directory_as_captions, 2, "subs.srt is a directory"),
+    (directory_as_font, 2, "fonts is a directory"),
     (name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
     (output_under_a_file, 2, "notes.txt/clip.mp4: Not a directory (a part of the path is a file, not a folder)"),
     (job_output_name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
