@@ -132,6 +132,16 @@ def random_bytes_job_file(d: Path, v: Path) -> list[str]:
     return ["batch", str(d / "jobs.yaml"), "--out-dir", str(d)]
 
 
+def random_bytes_jsonl_job_file(d: Path, v: Path) -> list[str]:
+    (d / "jobs.jsonl").write_bytes(bytes(range(128, 256)) * 8)
+    return ["batch", str(d / "jobs.jsonl"), "--out-dir", str(d)]
+
+
+def directory_as_job_file(d: Path, v: Path) -> list[str]:
+    (d / "jobs.yaml").mkdir()
+    return ["batch", str(d / "jobs.yaml"), "--out-dir", str(d)]
+
+
 def directory_as_preset(d: Path, v: Path) -> list[str]:
     (d / "style.yaml").mkdir()
     return ["make", "x", "--preset", str(d / "style.yaml"), "-o", str(d / "clip.mp4")]
@@ -216,6 +226,8 @@ CASES: list[tuple[Callable[[Path, Path], list[str]], int, str]] = [
     (yaml_bomb_job_file, 2, "jobs.yaml: its aliases expand to more than 100,000 values"),
     (random_bytes_preset, 2, "noise.yaml is not UTF-8 text"),
     (random_bytes_job_file, 2, "jobs.yaml is not UTF-8 text"),
+    (random_bytes_jsonl_job_file, 2, "job file " + "{d}/jobs.jsonl is not UTF-8 text"),
+    (directory_as_job_file, 2, "jobs.yaml is a directory"),
     (directory_as_preset, 2, "style.yaml is a directory"),
     (directory_as_input, 2, "footage is a directory"),
     (directory_as_captions, 2, "subs.srt is a directory"),
@@ -255,7 +267,7 @@ def test_bad_input_is_one_line_and_touches_nothing(case: Callable[[Path, Path], 
     assert result.exit_code == code, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert message in lines[0]
+    assert message.format(d=tmp_path) in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert result.exception is None or isinstance(result.exception, SystemExit)  # no exception escaped
     assert snapshot(tmp_path) == before  # nothing new (no clip, no partial file), nothing changed
