@@ -17,6 +17,7 @@ Rules that shape the cues (documented in the README):
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -226,6 +227,9 @@ def parse_word_json(text: str, source: str) -> list[Cue]:
         except msgspec.ValidationError as err:
             raise UsageError(f"{where}: {_word_entry_problem(err, entry)}",
                              'each entry needs "word" (text), "start" and "end" (seconds)') from None
+        for name in ("start", "end"):
+            if not math.isfinite(getattr(parsed, name)):
+                raise UsageError(f"{where}: '{name}' is {getattr(parsed, name)}; give a finite number of seconds")
         if parsed.end < parsed.start:
             raise UsageError(f"{where}: 'end' ({parsed.end:g}) is before 'start' ({parsed.start:g})")
         word = clean_caption_text(parsed.word, where).replace("\n", " ").strip()

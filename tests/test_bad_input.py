@@ -191,6 +191,16 @@ def long_json_cue(d: Path, v: Path) -> list[str]:
     return _edit(d, v, "--captions", str(d / "words.json"))
 
 
+def infinite_word_time(d: Path, v: Path) -> list[str]:
+    (d / "words.json").write_text('[{"word": "hi", "start": 0, "end": Infinity}]', encoding="utf-8")
+    return _edit(d, v, "--captions", str(d / "words.json"))
+
+
+def infinite_job_duration(d: Path, v: Path) -> list[str]:
+    (d / "jobs.yaml").write_text("jobs:\n  - prompt: x\n    duration: .inf\n", encoding="utf-8")
+    return ["batch", str(d / "jobs.yaml"), "--out-dir", str(d), "--dry-run"]
+
+
 # --- item 5: user text printed literally -----------------------------------------------------------------
 def bracketed_missing_input(d: Path, v: Path) -> list[str]:
     return ["edit", str(d / "holiday [final].mp4"), "-o", str(d / "clip.mp4")]
@@ -238,6 +248,8 @@ CASES: list[tuple[Callable[[Path, Path], list[str]], int, str]] = [
     (out_dir_under_a_file, 2, "notes.txt/clips: Not a directory (a part of the path is a file, not a folder)"),
     (long_srt_cue, 2, "subs.srt line 2: the cue is 4999 characters; at most 2000 fit on screen"),
     (long_json_cue, 2, "the cue at 0 s is 5000 characters; at most 2000 fit on screen"),
+    (infinite_word_time, 2, "words.json entry 1: 'end' is inf; give a finite number of seconds"),
+    (infinite_job_duration, 2, "job 1 (x): 'duration' is inf; give a finite number"),
     (bracketed_missing_input, 2, "holiday [final].mp4 does not exist"),
     (markup_closing_tag_input, 2, "[/]clip.mp4 does not exist"),
     (markup_in_an_existing_output, 2, "[bold]clip[/].mp4 already exists"),
