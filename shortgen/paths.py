@@ -27,8 +27,9 @@ _HINTS = {
     errno.EDQUOT: "free some disk space or write elsewhere",
     errno.ELOOP: "the path has a symbolic link loop",
 }
-# Errors about what the user asked for (exit 2), not about the machine failing (exit 1).
-_USAGE_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP}
+# Errors about the path the user gave (exit 2), not about the machine failing (a full disk, I/O: exit 1).
+_USAGE_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES,
+                 errno.EPERM, errno.EROFS}
 
 
 def os_error(err: OSError, path: Path | str | None = None) -> ShortgenError:

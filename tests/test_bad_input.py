@@ -329,3 +329,19 @@ def test_file_names_with_brackets_print_literally(video: Path, tmp_path: Path, n
                                  "--caption", "[red]not markup[/]"])
     assert edited.exit_code == 0, edited.stderr
     assert f"wrote {out}: 180x320" in edited.stderr
+
+
+def test_an_unreadable_preset_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    preset = small_preset(tmp_path)
+    real_read_bytes = Path.read_bytes
+
+    def denied(self: Path) -> bytes:  # chmod does not stop root, who runs many CI containers
+        if self == preset:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    result = runner.invoke(app, ["make", "x", "--dry-run", "--preset", str(preset)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot use {preset}: Permission denied (check the file's permissions)"]
