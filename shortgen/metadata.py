@@ -9,7 +9,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.atomic import write_text_atomic
+from shortgen.atomic import write_text, write_text_atomic
 from shortgen.config import as_dict
 
 if TYPE_CHECKING:
@@ -78,10 +78,15 @@ def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
 
 
 def write_sidecar(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
-                  backend: GeneratorBackend | None, source: Path | None) -> Path:
-    path = sidecar_path(result.output)
+                  backend: GeneratorBackend | None, source: Path | None, path: Path | None = None) -> Path:
+    """Write the sidecar beside ``result.output``, or to ``path`` (a temp name the caller renames into place)."""
     data = sidecar_data(result, preset=preset, plan=plan, backend=backend, source=source)
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    if path is not None:
+        write_text(path, text, shown_as=sidecar_path(result.output))
+        return path
+    path = sidecar_path(result.output)
+    write_text_atomic(path, text)
     return path
 
 
