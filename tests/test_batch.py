@@ -373,7 +373,7 @@ def test_a_model_that_fails_to_load_is_tried_once(tmp_path: Path, preset: Path) 
 
 
 def test_a_locked_output_is_left_to_its_owner(tmp_path: Path, preset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(b, "LOCK_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(b.locks, "LOCK_WAIT_SECONDS", 0.05)
     batch_plan = plan(job_file(tmp_path, ["one", "two"]), tmp_path / "out")
     held = b.output_lock(batch_plan.jobs[0].output)  # another process rendering job 1, as far as flock can tell
     held.acquire()
