@@ -92,6 +92,7 @@ def plan_job(spec: JobSpec, job_file: JobFile, defaults: MakeOptions, cli: MakeO
     try:
         merged = layered_options(defaults, job, cli)
         plan = plan_for_stages(merged)
+        check_local_model(plan.preset.generation.model)
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err, where, MakeOptions, None)) from None
     except ShortgenError as err:
@@ -173,7 +174,40 @@ def _absolute_inputs(options: MakeOptions, base: Path) -> MakeOptions:
     preset = options.preset
     if preset and preset.endswith((".yaml", ".yml")) and not Path(preset).expanduser().is_absolute():
         update["preset"] = str(base / Path(preset).expanduser())
+    if options.model and (model := local_model_path(options.model, base)) is not None:
+        update["model"] = model
     return replace_fields(options, **update) if update else options
+
+
+def looks_local(model: str) -> bool:
+    """A model reference that can only be a local path (not a Hub id ``org/name``, a Hub file
+    ``org/name/file.safetensors`` or a URL); the same reading as the LTX backend's, without importing it."""
+    text = model.strip()
+    if text.startswith(("http://", "https://")):
+        return False
+    if text.startswith(("/", "./", "../", "~", ".\\")) or "\\" in text or (len(text) > 1 and text[1] == ":"):
+        return True
+    return text.endswith(".safetensors") and text.count("/") < 2
+
+
+def local_model_path(model: str, base: Path) -> str | None:
+    """``model`` made absolute against ``base`` when it is a relative local path: one that exists under ``base``,
+    or that can only be a path. None for Hub ids, URLs and absolute paths."""
+    text = model.strip()
+    if text.startswith(("http://", "https://")):
+        return None
+    path = Path(text).expanduser()
+    if path.is_absolute():
+        return None
+    candidate = base / path
+    return str(candidate) if candidate.exists() or looks_local(text) else None
+
+
+def check_local_model(model: str) -> None:
+    """A local model path that does not exist fails at planning time (``--dry-run`` too), not at load time."""
+    path = Path(model.strip()).expanduser()
+    if (path.is_absolute() or looks_local(model)) and not path.exists():
+        raise UsageError(f"model path {model} does not exist", "check the path, or give a Hub id such as org/name")
 
 
 @dataclass(frozen=True)

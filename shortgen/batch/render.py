@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from shortgen import pipeline
 from shortgen.batch import locks
 from shortgen.batch.report import BUSY, DONE, FAILED, SKIPPED, JobOutcome, describe_failure
-from shortgen.batch.resume import is_up_to_date, stamp_sidecar
+from shortgen.batch.resume import OnDisk, foreign_message, on_disk, stamp_sidecar, stored_key, write_claim
 from shortgen.batch.settings import RunSettings
-from shortgen.errors import ShortgenError
+from shortgen.errors import OutputExistsError, ShortgenError
 from shortgen.progress import Progress
 
 if TYPE_CHECKING:
@@ -46,35 +46,50 @@ class JobRenderer:
         self._load_error: str | None = None
 
     def render(self, job: PlannedJob, progress: Progress, description: str) -> JobOutcome:
-        """Render ``job`` unless it is up to date or another process holds its lock; never raises for a
-        failing job (the outcome says ``failed``). Ctrl-C and signals pass through, after cleanup."""
-        task = f"job{job.index}"
-        progress.start(task, description, None)
+        """Render ``job`` unless it is up to date, another process holds its lock, or a file of the user's is in
+        the way. Never raises for a failing job (the outcome says ``failed``); Ctrl-C and signals raised as
+        exceptions pass through after this job's temp files and claim are removed."""
         started = time.perf_counter()
-        try:
-            with locks.try_lock(locks.output_lock(job.output), locks.LOCK_WAIT_SECONDS) as locked:
-                if not locked:
-                    return self._outcome(job, BUSY, error="another shortgen process is writing this output")
-                if not self.settings.force and is_up_to_date(job):  # another process finished it meanwhile
-                    return self._outcome(job, SKIPPED)
-                result = self._render(job, progress)
-            return self._outcome(job, DONE, seconds=time.perf_counter() - started, result=result)
-        except Exception as err:  # a failing job is recorded and the batch goes on
-            progress.warn(f"{job.label}: {describe_failure(err)}")
-            return self._outcome(job, FAILED, error=describe_failure(err), seconds=time.perf_counter() - started)
-        finally:
+        with locks.try_lock(locks.output_lock(job.output), locks.LOCK_WAIT_SECONDS) as locked:
+            if not locked:
+                progress.warn(f"{job.label}: busy: another shortgen process is writing {job.output.name}")
+                return self._outcome(job, BUSY, error="another shortgen process is writing this output")
+            state = on_disk(job)
+            if state is OnDisk.CURRENT and not self.settings.force:  # another process finished it meanwhile
+                return self._outcome(job, SKIPPED)
+            task = f"job{job.index}"
+            progress.start(task, description, None)
+            try:
+                if state is OnDisk.FOREIGN and not self.settings.overwrite:
+                    raise OutputExistsError(foreign_message(job))
+                result = self._render(job, progress, state)
+            except Exception as err:  # a failing job is recorded and the batch goes on
+                progress.fail(task, describe_failure(err))
+                return self._outcome(job, FAILED, error=describe_failure(err), seconds=time.perf_counter() - started)
             progress.finish(task)
+        return self._outcome(job, DONE, seconds=time.perf_counter() - started, result=result)
 
     def _outcome(self, job: PlannedJob, status: str, **extra: Any) -> JobOutcome:
         return JobOutcome.of(job, status, worker=self.worker, **extra)
 
-    def _render(self, job: PlannedJob, progress: Progress) -> dict[str, Any]:
+    def _render(self, job: PlannedJob, progress: Progress, state: OnDisk) -> dict[str, Any]:
+        """A new output (or the user's, with overwrite) is marked ours first; if rendering fails or is
+        interrupted, the mark goes again, with the clip when the output was new (nothing half-done stays)."""
         backend = self._backend_for(job, progress)
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        result = pipeline.make_clip(job.options, overwrite=True, progress=progress, backend=backend,
-                                    write_sidecar=True)
-        if result.sidecar is not None:
-            stamp_sidecar(result.sidecar, job, self.settings.source)
+        locks.clean_partials_of(job.output)  # left by a worker that died rendering this job
+        claimed = write_claim(job, self.settings.source) if state is not OnDisk.OURS else None
+        try:
+            result = pipeline.make_clip(job.options, overwrite=True, progress=progress, backend=backend,
+                                        write_sidecar=True)
+            if result.sidecar is not None:
+                stamp_sidecar(result.sidecar, job, self.settings.source)
+        except BaseException:
+            if claimed is not None and stored_key(job.output) is None:
+                if state is OnDisk.ABSENT:
+                    job.output.unlink(missing_ok=True)
+                claimed.unlink(missing_ok=True)
+            raise
         return result.to_dict()
 
     def _backend_for(self, job: PlannedJob, progress: Progress) -> GeneratorBackend:

@@ -30,8 +30,8 @@ class BatchRunner(Protocol):
 
 
 def run_batch(plan: BatchPlan, *, shard: Shard | None = None, force: bool = False, fail_fast: bool = False,
-              progress: Progress | None = None, loader: Loader = default_loader, runner: BatchRunner | None = None,
-              report: BatchReport | None = None) -> BatchReport:
+              overwrite: bool = False, progress: Progress | None = None, loader: Loader = default_loader,
+              runner: BatchRunner | None = None, report: BatchReport | None = None) -> BatchReport:
     """Render this shard's jobs with ``runner`` (default: in this process, loading models with ``loader``).
 
     Failures are recorded, not raised. Pass ``report`` to keep what finished when Ctrl-C (or a signal raised as
@@ -44,7 +44,7 @@ def run_batch(plan: BatchPlan, *, shard: Shard | None = None, force: bool = Fals
     report = report or BatchReport(plan.source, plan.out_dir, shard, now())
     report.runner = runner.name
     jobs = plan.selected(shard)
-    settings = RunSettings(plan.source, force=force, fail_fast=fail_fast)
+    settings = RunSettings(plan.source, force=force, fail_fast=fail_fast, overwrite=overwrite)
     try:
         prepare_folders(plan)
         runner.run(jobs, settings, progress or Progress(), report)

@@ -10,3 +10,4 @@ class RunSettings:
     source: str  # the job file, stamped into each sidecar
     force: bool = False  # render up-to-date jobs again
     fail_fast: bool = False  # cancel what is left after the first failure
+    overwrite: bool = False  # replace files at a job's output paths that shortgen did not write

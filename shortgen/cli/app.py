@@ -57,10 +57,10 @@ def main() -> None:
     try:
         app(prog_name="shortgen")
     except SystemExit as done:
-        if done.code == EXIT_INTERRUPTED:
+        if done.code in (EXIT_INTERRUPTED, 128 + 1, 128 + 15):  # Ctrl-C, SIGHUP, SIGTERM
             # The library has already removed its temp files. A model call may still be running in the
             # prefetch thread; exiting without interpreter finalization keeps torch from aborting under it.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(done.code)
         raise

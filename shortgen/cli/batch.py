@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shortgen.cli import options as o
-from shortgen.cli.errors import EXIT_INTERRUPTED, report_errors
+from shortgen.cli.errors import report_errors
 from shortgen.cli.output import CliProgress, Output
 from shortgen.errors import ShortgenError, UsageError
 
@@ -30,6 +33,9 @@ ReportOpt = Annotated[Path | None, typer.Option("--report", help="Also write the
 Force = Annotated[bool, typer.Option("--force", help="Render every job again, even up-to-date ones.",
                                      rich_help_panel=BATCH)]
 FailFast = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failing job.", rich_help_panel=BATCH)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace files at a job's output paths (clip, .json) "
+                                         "that shortgen did not write; without it such a job fails and they stay.",
+                                         rich_help_panel=BATCH)]
 AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Let output names be absolute or use '..'.",
                                             rich_help_panel=BATCH)]
 
@@ -39,7 +45,7 @@ def batch(
     job_file: JobFileArg,
     out_dir: OutDir = Path("."),
     shard: ShardOpt = None, report: ReportOpt = None, force: Force = False, fail_fast: FailFast = False,
-    allow_outside: AllowOutside = False,
+    allow_outside: AllowOutside = False, overwrite: Overwrite = False,
     preset: o.Preset = None, duration: o.Duration = None, fps: o.Fps = None, seed: o.Seed = None,
     model: o.Model = None, revision: o.Revision = None, backend: o.Backend = None, steps: o.Steps = None,
     guidance: o.Guidance = None, negative_prompt: o.NegativePrompt = None, gen_size: o.GenSize = None,
@@ -75,26 +81,65 @@ def batch(
             write_error_report(report, str(job_file), out_dir, part, str(err))
         raise
     if dry_run:
-        print_batch_plan(out, plan, part, force)
+        print_batch_plan(out, plan, part, force, overwrite)
         return
-    result = _run(out, plan, part, force, fail_fast)
+    result, code = _run(out, plan, part, force, fail_fast, overwrite)
     if report is not None:
         from shortgen.batch import write_report
 
         write_report(result, report)
     print_batch_report(out, result)
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(code)
 
 
-def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fast: bool) -> BatchReport:
-    from shortgen.batch import run_batch
+def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fast: bool,
+         overwrite: bool) -> tuple[BatchReport, int]:
+    """The report and the exit code: the report's, or 128 + the signal's number when one stopped the run."""
+    from shortgen.batch import BatchReport, run_batch
+    from shortgen.batch.report import now
 
+    result = BatchReport(plan.source, plan.out_dir, part, now())
     try:
-        with BatchProgress(out) as progress:
-            return run_batch(plan, shard=part, force=force, fail_fast=fail_fast, progress=progress)
-    except KeyboardInterrupt:
-        out.error("interrupted; finished clips are kept and the unfinished one was removed (run again to resume)")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        with signals_as_interrupts(), BatchProgress(out) as progress:
+            run_batch(plan, shard=part, force=force, fail_fast=fail_fast, overwrite=overwrite, progress=progress,
+                      report=result)
+    except KeyboardInterrupt as err:
+        number = getattr(err, "signum", signal.SIGINT)
+        out.error(f"{_signal_name(number)}; finished clips are kept and unfinished ones were removed "
+                  "(run again to resume)")
+        return result, 128 + int(number)
+    return result, result.exit_code
+
+
+class SignalInterrupt(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the main thread is, so that every cleanup Ctrl-C runs runs too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """While a batch runs, SIGTERM (a CI runner cancelling or timing out) and SIGHUP (a closed terminal) stop it
+    the way Ctrl-C does: temp files and claims are removed, finished clips stay, the report is written."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise SignalInterrupt(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in wanted}
+    except ValueError:  # not the main thread (a caller's worker thread): leave signals alone
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _signal_name(number: int) -> str:
+    return "interrupted" if number == signal.SIGINT else f"stopped by {signal.Signals(number).name}"
 
 
 class BatchProgress(CliProgress):
@@ -103,15 +148,23 @@ class BatchProgress(CliProgress):
     def finish(self, key: str) -> None:
         task = self._tasks.get(key)
         super().finish(key)
+        self._hide(task, key)
+
+    def fail(self, key: str, message: str) -> None:
+        task = self._tasks.get(key)
+        super().fail(key, message)
+        self._hide(task, key)
+
+    def _hide(self, task: Any, key: str) -> None:
         if self._bars is not None and task is not None and key != "batch":
             self._bars.update(task, visible=False)  # hidden, not removed: CliProgress indexes tasks by position
 
 
-def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bool) -> None:
+def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bool, overwrite: bool) -> None:
     from shortgen.batch import group_by_model, plan_status
 
     jobs = plan.selected(part)
-    rows = [{**job.to_dict(), "action": plan_status(job, force)} for job in jobs]
+    rows = [{**job.to_dict(), "action": plan_status(job, force, overwrite)} for job in jobs]
     summary: dict[str, Any] = {"dry_run": True, "source": plan.source, "out_dir": str(plan.out_dir),
                                "shard": str(part) if part else None, "total_jobs": len(plan.jobs),
                                "models": len(group_by_model(jobs)), "jobs": rows}
