@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 from shortgen.batch.plan import group_by_model
 from shortgen.batch.render import JobRenderer, Loader, default_loader
-from shortgen.batch.report import CANCELLED, FAILED, SKIPPED, BatchReport, JobOutcome, format_seconds
+from shortgen.batch.report import CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome, format_seconds
 from shortgen.batch.resume import is_up_to_date
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class LocalRunner:
         finally:
             renderer.release_model()
             report.models_loaded = renderer.models_loaded
+            report.workers = [{"name": WORKER, "host": socket.gethostname(), "jobs": report.count(DONE),
+                               "models_loaded": renderer.models_loaded, "restarts": 0}]
             progress.finish("batch")
 
 

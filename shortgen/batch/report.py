@@ -56,6 +56,7 @@ class BatchReport:
     jobs: list[JobOutcome] = field(default_factory=list)
     error: str | None = None  # why the batch never started (an invalid job file)
     runner: str = "local"
+    workers: list[dict[str, Any]] = field(default_factory=list)  # name, host, jobs, models_loaded, restarts
     interrupted: bool = False  # stopped by Ctrl-C or a signal; unfinished jobs are "cancelled"
 
     def count(self, status: str) -> int:
@@ -84,6 +85,7 @@ class BatchReport:
                 "shard": str(self.shard) if self.shard else None, "started": self.started,
                 "seconds": round(self.seconds, 3), "models_loaded": self.models_loaded, "ok": self.ok,
                 "error": self.error, "runner": self.runner, "interrupted": self.interrupted, "counts": counts,
+                "workers": self.workers,
                 "jobs": [job.to_dict() for job in sorted(self.jobs, key=lambda j: j.index)]}
 
 

@@ -17,7 +17,8 @@ from shortgen.cli.output import CliProgress, Output
 from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
-    from shortgen.batch import BatchPlan, BatchReport, Shard
+    from shortgen.batch import BatchPlan, BatchReport, BatchRunner, Shard
+    from shortgen.batch.settings import RayOptions
 
 BATCH = "Batch"
 
@@ -36,6 +37,23 @@ FailFast = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first f
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace files at a job's output paths (clip, .json) "
                                          "that shortgen did not write; without it such a job fails and they stay.",
                                          rich_help_panel=BATCH)]
+# --- scale out on Ray (shortgen[ray]) ---
+RAY = "Scale out (Ray)"
+RayOpt = Annotated[str | None, typer.Option(
+    "--ray", metavar="[auto|ADDRESS]", flag_value="", show_default=False, rich_help_panel=RAY,
+    help="Run the jobs on Ray workers. Alone: the cluster in RAY_ADDRESS, else a local Ray on this machine; "
+         "'auto': the cluster running on this machine; or HOST:PORT / ray://HOST:10001. Needs shortgen\\[ray].")]
+Workers = Annotated[int | None, typer.Option("--workers", min=1, show_default=False, rich_help_panel=RAY,
+                                             help="Ray workers (each loads the model once) \\[default: one per "
+                                                  "GPU, or 1 on a cluster without GPUs].")]
+GpusPerWorker = Annotated[float | None, typer.Option("--gpus-per-worker", min=0, show_default=False,
+                                                     rich_help_panel=RAY,
+                                                     help="GPUs per Ray worker; 0 for CPU workers "
+                                                          "\\[default: 1 where there are GPUs, else 0].")]
+Retries = Annotated[int, typer.Option("--retries", min=0, rich_help_panel=RAY,
+                                      help="Times a job is handed to a new Ray worker after its worker died "
+                                           "(a job that fails by raising is not retried).")]
+# --- end of Ray options ---
 AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Let output names be absolute or use '..'.",
                                             rich_help_panel=BATCH)]
 
@@ -57,6 +75,7 @@ def batch(
     caption_style: o.CaptionStyle = None, caption_position: o.CaptionPosition = None, font: o.Font = None,
     font_size: o.FontSize = None, subtitles: o.Subtitles = None, crf: o.Crf = None,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
+    ray: RayOpt = None, workers: Workers = None, gpus_per_worker: GpusPerWorker = None, retries: Retries = 2,
 ) -> None:
     """Render every job of a job file. Flags given here override the file's jobs and defaults.
 
@@ -69,6 +88,7 @@ def batch(
     out = Output(json_mode=json, quiet=quiet)
     cli = o.build_options(flags)
     part = Shard.parse(shard) if shard else None
+    runner_options = _ray_options(ray, workers, gpus_per_worker, retries)
     if job_file == "-" and sys.stdin.isatty():
         raise UsageError("'-' reads prompts from stdin, but stdin is a terminal",
                          "pipe them in: cat prompts.txt | shortgen batch - --out-dir out/")
@@ -83,7 +103,12 @@ def batch(
     if dry_run:
         print_batch_plan(out, plan, part, force, overwrite)
         return
-    result, code = _run(out, plan, part, force, fail_fast, overwrite)
+    runner = _ray_runner(out, runner_options) if runner_options is not None else None
+    try:
+        result, code = _run(out, plan, part, force, fail_fast, overwrite, runner)
+    finally:
+        if runner is not None:
+            runner.close()
     if report is not None:
         from shortgen.batch import write_report
 
@@ -92,8 +117,30 @@ def batch(
     raise typer.Exit(code)
 
 
+def _ray_options(ray: str | None, workers: int | None, gpus_per_worker: float | None,
+                 retries: int) -> RayOptions | None:
+    """The Ray runner's options, or None for the local runner (where Ray-only flags are a usage error)."""
+    if ray is None:
+        given = [flag for flag, value in (("--workers", workers), ("--gpus-per-worker", gpus_per_worker),
+                                          ("--retries", None if retries == 2 else retries)) if value is not None]
+        if given:
+            raise UsageError(f"{given[0]} needs --ray", "add --ray to run the batch on Ray workers")
+        return None
+    from shortgen.batch.settings import RayOptions
+
+    return RayOptions(address=ray or None, workers=workers, gpus_per_worker=gpus_per_worker, retries=retries)
+
+
+def _ray_runner(out: Output, options: RayOptions) -> BatchRunner:
+    from shortgen.batch.ray import RayRunner
+
+    runner = RayRunner(options)
+    runner.connect(BatchProgress(out))
+    return runner
+
+
 def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fast: bool,
-         overwrite: bool) -> tuple[BatchReport, int]:
+         overwrite: bool, runner: BatchRunner | None = None) -> tuple[BatchReport, int]:
     """The report and the exit code: the report's, or 128 + the signal's number when one stopped the run."""
     from shortgen.batch import BatchReport, run_batch
     from shortgen.batch.report import now
@@ -102,7 +149,7 @@ def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fas
     try:
         with signals_as_interrupts(), BatchProgress(out) as progress:
             run_batch(plan, shard=part, force=force, fail_fast=fail_fast, overwrite=overwrite, progress=progress,
-                      report=result)
+                      report=result, runner=runner)
     except KeyboardInterrupt as err:
         number = getattr(err, "signum", signal.SIGINT)
         out.error(f"{_signal_name(number)}; finished clips are kept and unfinished ones were removed "

@@ -1,0 +1,464 @@
+"""The Ray runner: one batch across a Ray cluster's GPUs (or CPUs), with the local batch's semantics.
+
+Workers are Ray actors; each owns a :class:`~shortgen.batch.render.JobRenderer`, so it loads a model once and
+renders many jobs with it (prompt embeddings cached inside the model as locally), taking the output's lock,
+checking ownership and stamping the sidecar exactly as the local runner does. A small driver loop hands out jobs
+one at a time with ``ray.wait``: a free worker takes the next job of the model it holds, else the next job in
+model-group order, so a slow job never holds back the rest.
+
+Faults: a worker that dies (killed, node lost, CUDA out of memory) is replaced by a new actor and its job handed
+out again, at most ``retries`` times per job; a job that fails by raising is recorded as failed, never retried.
+Ctrl-C (or SIGTERM / SIGHUP raised as an exception) cancels the jobs in flight (each worker removes its temp files
+and claim), stops the workers, and lets the exception through so the CLI reports what finished.
+
+``ray`` is imported only here, and only when a :class:`RayRunner` connects: ``shortgen --help`` and the local
+batch never import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from shortgen.batch.locks import clean_stale_partials
+from shortgen.batch.plan import group_by_model
+from shortgen.batch.render import JobRenderer
+from shortgen.batch.report import CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome
+from shortgen.batch.resume import is_up_to_date
+from shortgen.batch.settings import RayOptions
+from shortgen.errors import UsageError
+from shortgen.progress import Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shortgen.batch.plan import PlannedJob
+    from shortgen.batch.settings import RunSettings
+
+INSTALL_HINT = 'pip install "shortgen[ray]"'
+CONNECT_SECONDS = 60.0  # ray.init against an address that does not answer retries for minutes; we do not
+REACH_SECONDS = 5.0  # a plain TCP connect first: the usual unreachable address fails in seconds, not a minute
+START_SECONDS = 300.0  # workers must be up (and have written their probe) within this
+CANCEL_SECONDS = 30.0  # how long cancelled jobs get to remove their temp files before their workers are killed
+WAIT_SECONDS = 1.0
+PROBE_PREFIX = ".shortgen-probe-"
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--ray needs Ray, which is not installed", f"install it with: {INSTALL_HINT}") from None
+    return ray
+
+
+# ------------------------------------------------------------------------------------------------ connect
+
+
+@dataclass(frozen=True)
+class WorkerShape:
+    count: int
+    gpus: float
+    cpus: float
+
+
+def connect(address: str | None, *, timeout: float = CONNECT_SECONDS) -> None:
+    """Join the cluster at ``address`` (or start a local one); an address that does not answer is one line."""
+    ray = import_ray()
+    if ray.is_initialized():  # the caller (a test, a notebook) connected already
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    quiet = {"log_to_driver": bool(os.environ.get("SHORTGEN_DEBUG")), "logging_level": "ERROR"}
+    if address is None:
+        ray.init(include_dashboard=False, **quiet)
+        return
+    if address != "auto":
+        _check_reachable(address)
+    outcome: list[BaseException | None] = []
+
+    def init() -> None:
+        try:
+            ray.init(address=address, **quiet)
+            outcome.append(None)
+        except BaseException as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=init, name="shortgen-ray-connect", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise UsageError(f"cannot reach the Ray cluster at {address} within {timeout:g} s",
+                         "check the address (ray://HEAD:10001 or HEAD:6379) and that the cluster is up")
+    if outcome[0] is not None:
+        raise UsageError(f"cannot connect to the Ray cluster at {address}: {_first_line(outcome[0])}",
+                         "check the address, or start a cluster with `ray start --head`") from None
+
+
+def _check_reachable(address: str) -> None:
+    parsed = urlparse(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise UsageError(f"--ray {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        raise UsageError(f"cannot reach the Ray cluster at {address} within {REACH_SECONDS:g} s "
+                         f"({getattr(err, 'strerror', None) or err})",
+                         "check the address and that the cluster is up") from None
+
+
+def worker_shape(options: RayOptions, progress: Progress) -> WorkerShape:
+    """How many workers of what size, checked against the cluster's nodes before any actor starts."""
+    ray = import_ray()
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    node_gpus = max((float(n.get("GPU", 0)) for n in nodes), default=0.0)
+    total_gpus = sum(float(n.get("GPU", 0)) for n in nodes)
+    total_cpus = sum(float(n.get("CPU", 0)) for n in nodes)
+    gpus = options.gpus_per_worker if options.gpus_per_worker is not None else (1.0 if total_gpus else 0.0)
+    if gpus > node_gpus:
+        most = f"the most on one node is {node_gpus:g}" if node_gpus else "the cluster has no GPUs"
+        raise UsageError(f"--gpus-per-worker {gpus:g} is more than any node has ({most})",
+                         "lower --gpus-per-worker, or pass 0 for CPU workers")
+    cpus = 1.0
+    room = int(sum(float(n.get("GPU", 0)) // gpus for n in nodes)) if gpus else int(total_cpus // cpus)
+    if room < 1:
+        raise UsageError("the Ray cluster has no room for a worker (no free CPU)", "add a node or free one")
+    count = options.workers or (room if gpus else 1)
+    if count > room:
+        progress.warn(f"--workers {count}: the cluster has room for {room} worker(s) of {gpus:g} GPU(s); "
+                      f"starting {room}")
+        count = room
+    return WorkerShape(count, gpus, cpus)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+# ------------------------------------------------------------------------------------------------- worker
+
+
+class CancellableProgress(Progress):
+    """A worker's progress sink: silent, but a cancelled task (``ray.cancel``) stops at the next step, through
+    the same cleanup as Ctrl-C."""
+
+    def __init__(self) -> None:
+        import ray
+
+        self._context = ray.get_runtime_context()
+
+    def _check(self) -> None:
+        if self._context.is_canceled():
+            raise KeyboardInterrupt("cancelled by the batch driver")
+
+    def start(self, key: str, description: str, total: int | None = None) -> None:
+        self._check()
+
+    def advance(self, key: str, steps: int = 1) -> None:
+        self._check()
+
+
+class Worker:
+    """The actor class (wrapped with ``ray.remote`` when workers start): a renderer that outlives its jobs."""
+
+    def __init__(self, name: str, settings: RunSettings) -> None:
+        self.name = name
+        self.renderer = JobRenderer(settings, worker=name)
+
+    def probe(self, folder: str, token: str) -> dict[str, Any]:
+        """Write a probe file into the output folder (the driver checks that it can read it) and say where this
+        worker runs. An error writing it is returned, not raised: the driver turns it into one line."""
+        import ray
+
+        where = {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+                 "node": ray.get_runtime_context().get_node_id()}
+        path = Path(folder) / f"{PROBE_PREFIX}{token}-{self.name}"
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            path.write_text(token, encoding="utf-8")
+        except OSError as err:
+            return {**where, "error": f"{getattr(err, 'strerror', None) or err} ({path})"}
+        return {**where, "path": str(path)}
+
+    def unprobe(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
+
+    def render(self, job: PlannedJob, description: str) -> tuple[JobOutcome, int, bool]:
+        """The outcome, how many models this worker has loaded, and whether the worker should be replaced
+        (CUDA ran out of memory: a new process starts with a clean device)."""
+        outcome = self.renderer.render(job, CancellableProgress(), description)
+        broken = outcome.status == FAILED and "OutOfMemoryError" in (outcome.error or "")
+        return outcome, self.renderer.models_loaded, broken
+
+
+# ------------------------------------------------------------------------------------------------- driver
+
+
+@dataclass
+class Slot:
+    """One worker position; its actor is replaced when it dies."""
+
+    number: int
+    actor: Any = None
+    name: str = ""
+    generation: int = 0
+    group: tuple[Any, ...] | None = None  # the model group its renderer holds
+    job: PlannedJob | None = None
+    host: str = ""
+    jobs: int = 0
+    models_loaded: int = 0  # of all its actors so far
+    restarts: int = 0
+    loaded_by_current: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": f"worker-{self.number}", "host": self.host, "jobs": self.jobs,
+                "models_loaded": self.models_loaded, "restarts": self.restarts}
+
+
+@dataclass
+class DriverState:
+    pending: deque[PlannedJob]
+    in_flight: dict[Any, Slot] = field(default_factory=dict)  # ObjectRef → the slot rendering it
+    retries: dict[int, int] = field(default_factory=dict)  # job index → times handed out again
+    stop: bool = False
+
+
+class RayRunner:
+    """Renders jobs on Ray actors; see the module docstring. ``on_dispatch(job, actor)`` is called as a job is
+    handed to an actor (tests use it to kill that actor mid-job)."""
+
+    name = "ray"
+
+    def __init__(self, options: RayOptions | None = None,
+                 on_dispatch: Callable[[PlannedJob, Any], None] | None = None) -> None:
+        self.options = options or RayOptions()
+        self.on_dispatch = on_dispatch
+        self.shape: WorkerShape | None = None
+        self._connected_here = False
+        self._state: DriverState | None = None
+
+    def connect(self, progress: Progress | None = None) -> None:
+        """Join the cluster and size the workers; bad input fails here, in one line, before any model loads."""
+        ray = import_ray()
+        already = ray.is_initialized()
+        connect(self.options.address)
+        self._connected_here = not already
+        self.shape = worker_shape(self.options, progress or Progress())
+
+    def close(self) -> None:
+        """Leave the cluster if :meth:`connect` joined it (a local Ray started here stops with it)."""
+        if self._connected_here:
+            import_ray().shutdown()
+            self._connected_here = False
+
+    def run(self, jobs: list[PlannedJob], settings: RunSettings, progress: Progress, report: BatchReport) -> None:
+        ray = import_ray()
+        if self.shape is None:
+            self.connect(progress)
+        assert self.shape is not None
+        todo = self._skip_up_to_date(jobs, settings, report, progress)
+        slots: list[Slot] = []
+        progress.start("batch", f"Batch on Ray: {len(jobs)} job(s)", len(jobs))
+        try:
+            if todo:
+                slots = self._start_workers(min(self.shape.count, len(todo)), settings, report, progress)
+                self._drive(ray, todo, slots, settings, progress, report)
+        except BaseException:
+            self._cancel(ray, slots, report, jobs)
+            raise
+        finally:
+            self._stop_workers(ray, slots)
+            report.workers = [slot.describe() for slot in slots]
+            report.models_loaded = sum(slot.models_loaded for slot in slots)
+            progress.finish("batch")
+
+    # ------------------------------------------------------------------------------------------ stages
+
+    def _skip_up_to_date(self, jobs: list[PlannedJob], settings: RunSettings, report: BatchReport,
+                         progress: Progress) -> list[PlannedJob]:
+        todo = []
+        for job in jobs:
+            if not settings.force and is_up_to_date(job):
+                report.add(JobOutcome.of(job, SKIPPED))
+                progress.advance("batch")
+            else:
+                todo.append(job)
+        return todo
+
+    def _start_workers(self, count: int, settings: RunSettings, report: BatchReport,
+                       progress: Progress) -> list[Slot]:
+        """Start ``count`` actors and have each write a probe into the output folder, which this process must
+        then see: the folder has to be storage every worker shares."""
+        ray = import_ray()
+        slots = [Slot(number) for number in range(1, count + 1)]
+        for slot in slots:
+            self._new_actor(ray, slot, settings)
+        token = secrets.token_hex(8)
+        refs = [slot.actor.probe.remote(str(report.out_dir), token) for slot in slots]
+        _, waiting = ray.wait(refs, num_returns=len(refs), timeout=START_SECONDS)
+        if waiting:
+            raise UsageError(f"{len(waiting)} of {count} Ray worker(s) did not start within {START_SECONDS:g} s",
+                             "check the cluster's free resources (ray status)")
+        probes = ray.get(refs)
+        try:
+            for slot, probe in zip(slots, probes, strict=True):
+                slot.host = probe["host"]
+                _check_probe(probe, token, report.out_dir)
+                progress.start(f"worker-{slot.number}", f"worker-{slot.number} on {slot.host} (pid {probe['pid']})")
+                progress.finish(f"worker-{slot.number}")
+        finally:
+            ray.get([slot.actor.unprobe.remote(p["path"]) for slot, p in zip(slots, probes, strict=True)
+                     if "path" in p])
+        return slots
+
+    def _new_actor(self, ray: Any, slot: Slot, settings: RunSettings) -> None:
+        assert self.shape is not None
+        slot.generation += 1
+        slot.name = f"worker-{slot.number}" if slot.generation == 1 else f"worker-{slot.number}.{slot.generation}"
+        remote = ray.remote(num_cpus=self.shape.cpus, num_gpus=self.shape.gpus, max_restarts=0,
+                            max_task_retries=0)(Worker)
+        slot.actor = remote.remote(slot.name, settings)
+        slot.group, slot.loaded_by_current = None, 0
+
+    def _drive(self, ray: Any, todo: list[PlannedJob], slots: list[Slot], settings: RunSettings,
+               progress: Progress, report: BatchReport) -> None:
+        state = self._state = DriverState(deque(job for group in group_by_model(todo) for job in group))
+        total = len(report.jobs) + len(todo)
+        while state.pending or state.in_flight:
+            if state.stop:
+                while state.pending:
+                    report.add(JobOutcome.of(state.pending.popleft(), CANCELLED))
+                    progress.advance("batch")
+            for slot in slots:
+                if slot.job is None and state.pending and not state.stop:
+                    self._dispatch(slot, state, report, total, progress)
+            if not state.in_flight:
+                continue
+            ready, _ = ray.wait(list(state.in_flight), num_returns=1, timeout=WAIT_SECONDS)
+            for ref in ready:
+                self._collect(ray, ref, state, settings, progress, report)
+
+    def _dispatch(self, slot: Slot, state: DriverState, report: BatchReport, total: int,
+                  progress: Progress) -> None:
+        job = next((j for j in state.pending if j.model_group == slot.group), state.pending[0])
+        state.pending.remove(job)
+        slot.job, slot.group = job, job.model_group
+        retry = state.retries.get(job.index, 0)
+        description = f"[{len(report.jobs) + 1}/{total}] {job.label} on {slot.name}"
+        description += f" (retry {retry})" if retry else ""
+        ref = slot.actor.render.remote(job, description)
+        state.in_flight[ref] = slot
+        progress.start(f"job{job.index}", description)
+        if self.on_dispatch is not None:
+            self.on_dispatch(job, slot.actor)
+
+    def _collect(self, ray: Any, ref: Any, state: DriverState, settings: RunSettings, progress: Progress,
+                 report: BatchReport) -> None:
+        slot = state.in_flight.pop(ref)
+        job, slot.job = slot.job, None
+        assert job is not None
+        task = f"job{job.index}"
+        try:
+            outcome, loaded, broken = ray.get(ref)
+        except ray.exceptions.RayActorError as err:  # the worker died: replace it, hand the job out again
+            self._replace(ray, slot, settings, progress, f"died ({_death_reason(err)})")
+            self._retry_or_fail(job, state, settings, progress, report, f"its worker died: {_death_reason(err)}")
+            return
+        except ray.exceptions.RayTaskError as err:  # raised outside the renderer's own handling
+            outcome, loaded, broken = JobOutcome.of(job, FAILED, error=_first_line(err.cause or err)), None, False
+        slot.models_loaded += (loaded - slot.loaded_by_current) if loaded is not None else 0
+        slot.loaded_by_current = loaded if loaded is not None else slot.loaded_by_current
+        if broken:
+            self._replace(ray, slot, settings, progress, "ran out of GPU memory")
+            self._retry_or_fail(job, state, settings, progress, report, outcome.error or "out of memory")
+            return
+        slot.jobs += outcome.status == DONE
+        outcome.retries = state.retries.get(job.index, 0)
+        report.add(outcome)
+        progress.advance("batch")
+        if outcome.status == FAILED:
+            progress.fail(task, outcome.error or "failed")
+            state.stop = state.stop or settings.fail_fast
+        else:
+            progress.finish(task)
+
+    def _retry_or_fail(self, job: PlannedJob, state: DriverState, settings: RunSettings, progress: Progress,
+                       report: BatchReport, why: str) -> None:
+        assert settings is not None
+        retries = state.retries.get(job.index, 0)
+        if retries >= self.options.retries:
+            message = f"{why} (gave up after {retries} retr{'y' if retries == 1 else 'ies'})"
+            report.add(JobOutcome.of(job, FAILED, error=message, retries=retries))
+            progress.fail(f"job{job.index}", message)
+            progress.advance("batch")
+            state.stop = state.stop or settings.fail_fast
+            return
+        state.retries[job.index] = retries + 1
+        progress.fail(f"job{job.index}", f"{why}; handing it out again ({retries + 1}/{self.options.retries})")
+        state.pending.appendleft(job)
+
+    def _replace(self, ray: Any, slot: Slot, settings: RunSettings, progress: Progress, why: str) -> None:
+        old = slot.name
+        with contextlib.suppress(Exception):
+            ray.kill(slot.actor, no_restart=True)
+        slot.restarts += 1
+        self._new_actor(ray, slot, settings)
+        progress.warn(f"{old} {why}; starting {slot.name}")
+
+    def _cancel(self, ray: Any, slots: list[Slot], report: BatchReport, jobs: list[PlannedJob]) -> None:
+        """Ctrl-C: cancel the jobs in flight, give them a moment to remove their temp files and claims, then
+        sweep what a worker could not (one killed meanwhile) from the output folders."""
+        refs = list(self._state.in_flight) if self._state is not None else []
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref)
+        with contextlib.suppress(Exception):
+            ray.wait(refs, num_returns=len(refs), timeout=CANCEL_SECONDS)
+        self._stop_workers(ray, slots)
+        time.sleep(0.5)  # let the killed processes' locks go before the sweep
+        clean_stale_partials({report.out_dir, *(job.output.parent for job in jobs)})
+
+    @staticmethod
+    def _stop_workers(ray: Any, slots: list[Slot]) -> None:
+        for slot in slots:
+            if slot.actor is not None:
+                with contextlib.suppress(Exception):
+                    ray.kill(slot.actor, no_restart=True)
+                slot.actor = None
+
+
+def _check_probe(probe: dict[str, Any], token: str, out_dir: Path) -> None:
+    if "error" in probe:
+        raise UsageError(f"Ray {probe['name']} on {probe['host']} cannot write to --out-dir {out_dir}: "
+                         f"{probe['error']}", "give a folder every worker can write to")
+    path = Path(probe["path"])
+    try:
+        seen = path.read_text(encoding="utf-8") == token
+    except OSError:
+        seen = False
+    if not seen:
+        raise UsageError(f"--out-dir {out_dir} is not shared with the Ray workers: {probe['name']} on "
+                         f"{probe['host']} wrote {path.name} there and this machine cannot see it",
+                         "use storage every node mounts at the same path (NFS, a shared volume)")
+
+
+def _death_reason(err: BaseException) -> str:
+    text = str(err)
+    for line in text.splitlines():
+        if line.startswith("The actor is dead because"):
+            return line.removeprefix("The actor is dead because").strip().rstrip(".")
+    return _first_line(err)
