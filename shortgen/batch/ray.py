@@ -33,8 +33,8 @@ from shortgen.batch.locks import clean_stale_partials
 from shortgen.batch.plan import group_by_model
 from shortgen.batch.render import JobRenderer
 from shortgen.batch.report import CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome
-from shortgen.batch.resume import is_up_to_date
-from shortgen.batch.settings import RayOptions
+from shortgen.batch.resume import drop_claim, is_up_to_date
+from shortgen.batch.settings import RayOptions, RunSettings
 from shortgen.errors import UsageError
 from shortgen.progress import Progress
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from shortgen.batch.plan import PlannedJob
-    from shortgen.batch.settings import RunSettings
 
 INSTALL_HINT = 'pip install "shortgen[ray]"'
 CONNECT_SECONDS = 60.0  # ray.init against an address that does not answer retries for minutes; we do not
@@ -174,9 +173,9 @@ class CancellableProgress(Progress):
 class Worker:
     """The actor class (wrapped with ``ray.remote`` when workers start): a renderer that outlives its jobs."""
 
-    def __init__(self, name: str, settings: RunSettings) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.renderer = JobRenderer(settings, worker=name)
+        self.renderer = JobRenderer(RunSettings(""), worker=name)
 
     def probe(self, folder: str, token: str) -> dict[str, Any]:
         """Write a probe file into the output folder (the driver checks that it can read it) and say where this
@@ -197,12 +196,21 @@ class Worker:
         with contextlib.suppress(OSError):
             Path(path).unlink()
 
-    def render(self, job: PlannedJob, description: str) -> tuple[JobOutcome, int, bool]:
-        """The outcome, how many models this worker has loaded, and whether the worker should be replaced
-        (CUDA ran out of memory: a new process starts with a clean device)."""
+    def render(self, job: PlannedJob, settings: RunSettings, description: str) -> Rendered:
+        self.renderer.settings = settings  # a worker outlives one batch: each run brings its own
         outcome = self.renderer.render(job, CancellableProgress(), description)
         broken = outcome.status == FAILED and "OutOfMemoryError" in (outcome.error or "")
-        return outcome, self.renderer.models_loaded, broken
+        return Rendered(outcome, self.renderer.models_loaded, broken, os.getpid())
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker hands back for one job."""
+
+    outcome: JobOutcome
+    models_loaded: int  # by this worker so far
+    broken: bool  # CUDA ran out of memory: replace the worker (a new process starts with a clean device)
+    pid: int
 
 
 # ------------------------------------------------------------------------------------------------- driver
@@ -219,13 +227,19 @@ class Slot:
     group: tuple[Any, ...] | None = None  # the model group its renderer holds
     job: PlannedJob | None = None
     host: str = ""
+    loaded_by_current: int = 0  # models its current actor has loaded (the actor counts them)
+    # This run's figures (a RayRunner keeps its workers from one run to the next):
     jobs: int = 0
-    models_loaded: int = 0  # of all its actors so far
+    models_loaded: int = 0
     restarts: int = 0
-    loaded_by_current: int = 0
+    pids: list[int] = field(default_factory=list)  # of the actors that worked in this run, in order
+
+    def new_run(self) -> None:
+        self.jobs = self.models_loaded = self.restarts = 0
+        self.pids = self.pids[-1:]
 
     def describe(self) -> dict[str, Any]:
-        return {"name": f"worker-{self.number}", "host": self.host, "jobs": self.jobs,
+        return {"name": f"worker-{self.number}", "host": self.host, "pids": self.pids, "jobs": self.jobs,
                 "models_loaded": self.models_loaded, "restarts": self.restarts}
 
 
@@ -244,12 +258,16 @@ class RayRunner:
     name = "ray"
 
     def __init__(self, options: RayOptions | None = None,
-                 on_dispatch: Callable[[PlannedJob, Any], None] | None = None) -> None:
+                 on_dispatch: Callable[[PlannedJob, Any], None] | None = None,
+                 worker_class: type[Worker] | None = None) -> None:
         self.options = options or RayOptions()
         self.on_dispatch = on_dispatch
+        self.worker_class = worker_class or Worker
         self.shape: WorkerShape | None = None
         self._connected_here = False
         self._state: DriverState | None = None
+        self._settings = RunSettings("")
+        self._slots: list[Slot] = []  # kept warm from one run to the next until close()
 
     def connect(self, progress: Progress | None = None) -> None:
         """Join the cluster and size the workers; bad input fails here, in one line, before any model loads."""
@@ -260,7 +278,9 @@ class RayRunner:
         self.shape = worker_shape(self.options, progress or Progress())
 
     def close(self) -> None:
-        """Leave the cluster if :meth:`connect` joined it (a local Ray started here stops with it)."""
+        """Stop the workers, and leave the cluster if :meth:`connect` joined it (a local Ray started here stops
+        with it)."""
+        self.stop_workers()
         if self._connected_here:
             import_ray().shutdown()
             self._connected_here = False
@@ -275,13 +295,12 @@ class RayRunner:
         progress.start("batch", f"Batch on Ray: {len(jobs)} job(s)", len(jobs))
         try:
             if todo:
-                slots = self._start_workers(min(self.shape.count, len(todo)), settings, report, progress)
+                slots = self._workers(min(self.shape.count, len(todo)), report, progress)
                 self._drive(ray, todo, slots, settings, progress, report)
         except BaseException:
-            self._cancel(ray, slots, report, jobs)
+            self._cancel(ray, report, jobs)
             raise
         finally:
-            self._stop_workers(ray, slots)
             report.workers = [slot.describe() for slot in slots]
             report.models_loaded = sum(slot.models_loaded for slot in slots)
             progress.finish("batch")
@@ -299,44 +318,68 @@ class RayRunner:
                 todo.append(job)
         return todo
 
-    def _start_workers(self, count: int, settings: RunSettings, report: BatchReport,
-                       progress: Progress) -> list[Slot]:
-        """Start ``count`` actors and have each write a probe into the output folder, which this process must
-        then see: the folder has to be storage every worker shares."""
+    def stop_workers(self) -> None:
+        """Stop the warm workers (the next run starts new ones)."""
+        if self._slots:
+            self._stop_workers(import_ray(), self._slots)
+            self._slots = []
+
+    def _workers(self, count: int, report: BatchReport, progress: Progress) -> list[Slot]:
+        """``count`` workers (warm ones first, new actors for the rest), each of which writes a probe into the
+        output folder that this process must then see: the folder has to be storage every worker shares."""
         ray = import_ray()
-        slots = [Slot(number) for number in range(1, count + 1)]
+        while len(self._slots) < count:
+            slot = Slot(len(self._slots) + 1)
+            self._new_actor(ray, slot)
+            self._slots.append(slot)
+        slots = self._slots[:count]
         for slot in slots:
-            self._new_actor(ray, slot, settings)
-        token = secrets.token_hex(8)
-        refs = [slot.actor.probe.remote(str(report.out_dir), token) for slot in slots]
-        _, waiting = ray.wait(refs, num_returns=len(refs), timeout=START_SECONDS)
-        if waiting:
-            raise UsageError(f"{len(waiting)} of {count} Ray worker(s) did not start within {START_SECONDS:g} s",
-                             "check the cluster's free resources (ray status)")
-        probes = ray.get(refs)
+            slot.new_run()
+        probes, token = self._probe(ray, slots, report.out_dir, progress)
         try:
             for slot, probe in zip(slots, probes, strict=True):
-                slot.host = probe["host"]
                 _check_probe(probe, token, report.out_dir)
-                progress.start(f"worker-{slot.number}", f"worker-{slot.number} on {slot.host} (pid {probe['pid']})")
-                progress.finish(f"worker-{slot.number}")
+                if probe["pid"] not in slot.pids:
+                    slot.host = probe["host"]
+                    slot.pids.append(probe["pid"])
+                    progress.start(slot.name, f"{slot.name} on {slot.host} (pid {probe['pid']})")
+                    progress.finish(slot.name)
         finally:
             ray.get([slot.actor.unprobe.remote(p["path"]) for slot, p in zip(slots, probes, strict=True)
                      if "path" in p])
         return slots
 
-    def _new_actor(self, ray: Any, slot: Slot, settings: RunSettings) -> None:
+    def _probe(self, ray: Any, slots: list[Slot], out_dir: Path,
+               progress: Progress) -> tuple[list[dict[str, Any]], str]:
+        """Every worker writes a probe file; a warm worker that died since the last run is replaced once."""
+        token = secrets.token_hex(8)
+        refs = [slot.actor.probe.remote(str(out_dir), token) for slot in slots]
+        _, waiting = ray.wait(refs, num_returns=len(refs), timeout=START_SECONDS)
+        if waiting:
+            raise UsageError(f"{len(waiting)} of {len(slots)} Ray worker(s) did not start within "
+                             f"{START_SECONDS:g} s", "check the cluster's free resources (ray status)")
+        probes = []
+        for slot, ref in zip(slots, refs, strict=True):
+            try:
+                probes.append(ray.get(ref))
+            except ray.exceptions.RayActorError as err:
+                self._replace(ray, slot, progress, f"died ({_death_reason(err)})")
+                probes.append(ray.get(slot.actor.probe.remote(str(out_dir), token), timeout=START_SECONDS))
+        return probes, token
+
+    def _new_actor(self, ray: Any, slot: Slot) -> None:
         assert self.shape is not None
         slot.generation += 1
         slot.name = f"worker-{slot.number}" if slot.generation == 1 else f"worker-{slot.number}.{slot.generation}"
         remote = ray.remote(num_cpus=self.shape.cpus, num_gpus=self.shape.gpus, max_restarts=0,
-                            max_task_retries=0)(Worker)
-        slot.actor = remote.remote(slot.name, settings)
+                            max_task_retries=0)(self.worker_class)
+        slot.actor = remote.remote(slot.name)
         slot.group, slot.loaded_by_current = None, 0
 
     def _drive(self, ray: Any, todo: list[PlannedJob], slots: list[Slot], settings: RunSettings,
                progress: Progress, report: BatchReport) -> None:
         state = self._state = DriverState(deque(job for group in group_by_model(todo) for job in group))
+        self._settings = settings
         total = len(report.jobs) + len(todo)
         while state.pending or state.in_flight:
             if state.stop:
@@ -360,7 +403,7 @@ class RayRunner:
         retry = state.retries.get(job.index, 0)
         description = f"[{len(report.jobs) + 1}/{total}] {job.label} on {slot.name}"
         description += f" (retry {retry})" if retry else ""
-        ref = slot.actor.render.remote(job, description)
+        ref = slot.actor.render.remote(job, self._settings, description)
         state.in_flight[ref] = slot
         progress.start(f"job{job.index}", description)
         if self.on_dispatch is not None:
@@ -373,17 +416,21 @@ class RayRunner:
         assert job is not None
         task = f"job{job.index}"
         try:
-            outcome, loaded, broken = ray.get(ref)
+            rendered: Rendered = ray.get(ref)
         except ray.exceptions.RayActorError as err:  # the worker died: replace it, hand the job out again
-            self._replace(ray, slot, settings, progress, f"died ({_death_reason(err)})")
+            self._replace(ray, slot, progress, f"died ({_death_reason(err)})")
             self._retry_or_fail(job, state, settings, progress, report, f"its worker died: {_death_reason(err)}")
             return
         except ray.exceptions.RayTaskError as err:  # raised outside the renderer's own handling
-            outcome, loaded, broken = JobOutcome.of(job, FAILED, error=_first_line(err.cause or err)), None, False
-        slot.models_loaded += (loaded - slot.loaded_by_current) if loaded is not None else 0
-        slot.loaded_by_current = loaded if loaded is not None else slot.loaded_by_current
-        if broken:
-            self._replace(ray, slot, settings, progress, "ran out of GPU memory")
+            error = _first_line(err.cause or err)
+            rendered = Rendered(JobOutcome.of(job, FAILED, error=error), slot.loaded_by_current, False, 0)
+        outcome = rendered.outcome
+        slot.models_loaded += rendered.models_loaded - slot.loaded_by_current
+        slot.loaded_by_current = rendered.models_loaded
+        if rendered.pid and rendered.pid not in slot.pids:
+            slot.pids.append(rendered.pid)
+        if rendered.broken:
+            self._replace(ray, slot, progress, "ran out of GPU memory")
             self._retry_or_fail(job, state, settings, progress, report, outcome.error or "out of memory")
             return
         slot.jobs += outcome.status == DONE
@@ -411,26 +458,35 @@ class RayRunner:
         progress.fail(f"job{job.index}", f"{why}; handing it out again ({retries + 1}/{self.options.retries})")
         state.pending.appendleft(job)
 
-    def _replace(self, ray: Any, slot: Slot, settings: RunSettings, progress: Progress, why: str) -> None:
+    def _replace(self, ray: Any, slot: Slot, progress: Progress, why: str) -> None:
         old = slot.name
         with contextlib.suppress(Exception):
             ray.kill(slot.actor, no_restart=True)
         slot.restarts += 1
-        self._new_actor(ray, slot, settings)
+        self._new_actor(ray, slot)
         progress.warn(f"{old} {why}; starting {slot.name}")
 
-    def _cancel(self, ray: Any, slots: list[Slot], report: BatchReport, jobs: list[PlannedJob]) -> None:
+    def _cancel(self, ray: Any, report: BatchReport, jobs: list[PlannedJob]) -> None:
         """Ctrl-C: cancel the jobs in flight, give them a moment to remove their temp files and claims, then
         sweep what a worker could not (one killed meanwhile) from the output folders."""
-        refs = list(self._state.in_flight) if self._state is not None else []
-        for ref in refs:
+        in_flight = dict(self._state.in_flight) if self._state is not None else {}
+        for ref in in_flight:
             with contextlib.suppress(Exception):
                 ray.cancel(ref)
         with contextlib.suppress(Exception):
-            ray.wait(refs, num_returns=len(refs), timeout=CANCEL_SECONDS)
-        self._stop_workers(ray, slots)
+            ray.wait(list(in_flight), num_returns=len(in_flight), timeout=CANCEL_SECONDS)
+        for ref in in_flight:  # a job that finished just before the cancel is reported as what it is
+            with contextlib.suppress(Exception):
+                outcome = ray.get(ref, timeout=0).outcome
+                if outcome.status != CANCELLED:
+                    report.add(outcome)
+        self.stop_workers()
         time.sleep(0.5)  # let the killed processes' locks go before the sweep
         clean_stale_partials({report.out_dir, *(job.output.parent for job in jobs)})
+        reported = {outcome.index for outcome in report.jobs}
+        for job in jobs:
+            if job.index not in reported:
+                drop_claim(job)
 
     @staticmethod
     def _stop_workers(ray: Any, slots: list[Slot]) -> None:
@@ -445,14 +501,14 @@ def _check_probe(probe: dict[str, Any], token: str, out_dir: Path) -> None:
     if "error" in probe:
         raise UsageError(f"Ray {probe['name']} on {probe['host']} cannot write to --out-dir {out_dir}: "
                          f"{probe['error']}", "give a folder every worker can write to")
-    path = Path(probe["path"])
+    path = out_dir / f"{PROBE_PREFIX}{token}-{probe['name']}"  # where the worker says it wrote, seen from here
     try:
         seen = path.read_text(encoding="utf-8") == token
     except OSError:
         seen = False
     if not seen:
         raise UsageError(f"--out-dir {out_dir} is not shared with the Ray workers: {probe['name']} on "
-                         f"{probe['host']} wrote {path.name} there and this machine cannot see it",
+                         f"{probe['host']} wrote {path.name} into it, and this machine does not see that file",
                          "use storage every node mounts at the same path (NFS, a shared volume)")
 
 

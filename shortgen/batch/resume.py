@@ -79,6 +79,19 @@ def write_claim(job: PlannedJob, source: str) -> Path:
     return path
 
 
+def drop_claim(job: PlannedJob) -> None:
+    """Remove the claim a worker killed mid-job left (no clip was renamed into place), unless a live process
+    holds the job's lock."""
+    from shortgen.batch.locks import output_lock, try_lock
+
+    stamp = stamp_of(job.output)
+    if stamp is None or stamp.get("state") != RENDERING or os.path.lexists(job.output):
+        return
+    with try_lock(output_lock(job.output), timeout=0) as free:
+        if free:
+            sidecar_path(job.output).unlink(missing_ok=True)
+
+
 def stamp_sidecar(path: Path, job: PlannedJob, source: str) -> None:
     """Add the job's key (what resume compares) to the sidecar ``make_clip`` wrote."""
     data = read_sidecar(path)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
+from typer.core import TyperCommand
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
@@ -40,7 +42,7 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace files at a
 # --- scale out on Ray (shortgen[ray]) ---
 RAY = "Scale out (Ray)"
 RayOpt = Annotated[str | None, typer.Option(
-    "--ray", metavar="[auto|ADDRESS]", flag_value="", show_default=False, rich_help_panel=RAY,
+    "--ray", metavar="[auto|ADDRESS]", show_default=False, rich_help_panel=RAY,
     help="Run the jobs on Ray workers. Alone: the cluster in RAY_ADDRESS, else a local Ray on this machine; "
          "'auto': the cluster running on this machine; or HOST:PORT / ray://HOST:10001. Needs shortgen\\[ray].")]
 Workers = Annotated[int | None, typer.Option("--workers", min=1, show_default=False, rich_help_panel=RAY,
@@ -53,6 +55,19 @@ GpusPerWorker = Annotated[float | None, typer.Option("--gpus-per-worker", min=0,
 Retries = Annotated[int, typer.Option("--retries", min=0, rich_help_panel=RAY,
                                       help="Times a job is handed to a new Ray worker after its worker died "
                                            "(a job that fails by raising is not retried).")]
+BARE_RAY = ""  # the value of --ray given without one: RAY_ADDRESS, else a local Ray
+
+
+class BatchCommand(TyperCommand):
+    """Lets ``--ray`` stand alone or take a value (Typer does not pass Click's ``flag_value`` through): the next
+    token is its value unless it starts with '-'."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "ray" and isinstance(param, click.Option):
+                param._flag_needs_value = True  # Click's own switch for options whose value may be omitted
+                param.flag_value = BARE_RAY
 # --- end of Ray options ---
 AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Let output names be absolute or use '..'.",
                                             rich_help_panel=BATCH)]

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from shortgen.progress import Progress
 
@@ -42,10 +43,12 @@ class Output:
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]warning:[/] {message}" if _colour_allowed() else f"warning: {message}")
+            label = "[yellow]warning:[/] " if _colour_allowed() else "warning: "
+            self.console.print(label + escape(message))  # the message is user text: printed literally
 
     def error(self, message: str) -> None:
-        self.console.print(f"[bold red]error:[/] {message}" if _colour_allowed() else f"error: {message}")
+        label = "[bold red]error:[/] " if _colour_allowed() else "error: "
+        self.console.print(label + escape(message))
 
     def result(self, data: dict[str, Any]) -> None:
         """The one machine-readable line on stdout, in JSON mode."""
