@@ -282,10 +282,12 @@ def test_dry_run_shards_1_2_3_of_3_cover_every_job_once(tmp_path: Path, preset: 
 def test_dry_run_and_help_import_no_torch(tmp_path: Path, preset: Path) -> None:
     path = job_file(tmp_path, ["a fox"])
     code = ("import sys; from shortgen.cli.app import app\n"
-            "for args in (['batch', '--help'], ['batch', sys.argv[1], '--dry-run', '--out-dir', sys.argv[2]]):\n"
+            "dry = ['batch', sys.argv[1], '--dry-run', '--out-dir', sys.argv[2]]\n"
+            "for args in (['--help'], ['batch', '--help'], dry, [*dry, '--ray', '--workers', '2']):\n"
             "    try: app(args, prog_name='shortgen')\n"
             "    except SystemExit as e: assert e.code in (0, None), e.code\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'transformers'))\n"
+            "heavy = sorted(m for m in sys.modules\n"
+            "               if m.split('.')[0] in ('torch', 'diffusers', 'transformers', 'ray'))\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "out")], check=True,
                    capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)

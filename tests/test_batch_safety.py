@@ -242,3 +242,35 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(tmp_path: Path, preset: Path, s
     data = json.loads(report.read_text())
     assert data["interrupted"] and not data["ok"]
     assert [j["status"] for j in data["jobs"]] == ["done", "cancelled", "cancelled"]
+
+
+LOCAL_BATCH = """
+import sys
+import numpy as np
+from shortgen import pipeline
+from shortgen.backends import LTX_RULES
+from shortgen.cli.app import app
+
+class Noise:
+    name = "noise"
+    rules = LTX_RULES
+    def describe(self):
+        return {"backend": self.name}
+    def generate(self, request, on_step=None):
+        rng = np.random.default_rng(request.seed)
+        return rng.integers(0, 256, (request.num_frames, request.height, request.width, 3), dtype=np.uint8)
+
+pipeline.load_generator = lambda *args: Noise()
+try:
+    app(["batch", *sys.argv[1:]], prog_name="shortgen")
+except SystemExit as done:
+    assert done.code == 0, done.code
+assert "ray" not in sys.modules, "the local batch imported ray"
+"""
+
+
+def test_a_local_batch_imports_no_ray(tmp_path: Path, preset: Path) -> None:
+    path = job_file(tmp_path, ["one"])
+    subprocess.run([sys.executable, "-c", LOCAL_BATCH, str(path), "--out-dir", str(tmp_path / "out"), "--quiet"],
+                   check=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert (tmp_path / "out" / "001-one.mp4").is_file()
