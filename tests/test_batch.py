@@ -436,3 +436,20 @@ def test_example_workflow_and_script_are_well_formed() -> None:
     assert any("shortgen batch" in step.get("run", "") for step in steps)
     assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
     subprocess.run(["bash", "-n", str(EXAMPLES / "render_week.sh")], check=True)
+
+
+def test_kuberay_example_runs_the_batch_on_shared_storage() -> None:
+    manifest = yaml.safe_load((EXAMPLES / "kuberay-rayjob.yaml").read_text(encoding="utf-8"))
+    assert (manifest["apiVersion"], manifest["kind"]) == ("ray.io/v1", "RayJob")
+    spec = manifest["spec"]
+    assert spec["entrypoint"].startswith("shortgen batch ") and " --ray " in spec["entrypoint"]
+    cluster = spec["rayClusterSpec"]
+    pods = [cluster["headGroupSpec"]["template"]["spec"],
+            *(group["template"]["spec"] for group in cluster["workerGroupSpecs"])]
+    for pod in pods:  # every pod mounts the same claim at the same path as --out-dir
+        (container,) = pod["containers"]
+        assert [m["mountPath"] for m in container["volumeMounts"]] == ["/shared"]
+        assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "shortgen-shared"
+    assert "--out-dir /shared/" in spec["entrypoint"]
+    assert cluster["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]["resources"]["limits"][
+        "nvidia.com/gpu"] == "1"
