@@ -18,21 +18,18 @@ batch never import it.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from shortgen.batch.locks import clean_stale_partials
 from shortgen.batch.plan import group_by_model
-from shortgen.batch.render import JobRenderer
-from shortgen.batch.report import CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome
+from shortgen.batch.ray.cluster import WorkerShape, connect, first_line, import_ray, worker_shape
+from shortgen.batch.ray.worker import PROBE_PREFIX, Rendered, Worker
+from shortgen.batch.report import BUSY, CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome
 from shortgen.batch.resume import drop_claim, is_up_to_date
 from shortgen.batch.settings import RayOptions, RunSettings
 from shortgen.errors import UsageError
@@ -43,177 +40,9 @@ if TYPE_CHECKING:
 
     from shortgen.batch.plan import PlannedJob
 
-INSTALL_HINT = 'pip install "shortgen[ray]"'
-CONNECT_SECONDS = 60.0  # ray.init against an address that does not answer retries for minutes; we do not
-REACH_SECONDS = 5.0  # a plain TCP connect first: the usual unreachable address fails in seconds, not a minute
 START_SECONDS = 300.0  # workers must be up (and have written their probe) within this
 CANCEL_SECONDS = 30.0  # how long cancelled jobs get to remove their temp files before their workers are killed
 WAIT_SECONDS = 1.0
-PROBE_PREFIX = ".shortgen-probe-"
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise UsageError("--ray needs Ray, which is not installed", f"install it with: {INSTALL_HINT}") from None
-    return ray
-
-
-# ------------------------------------------------------------------------------------------------ connect
-
-
-@dataclass(frozen=True)
-class WorkerShape:
-    count: int
-    gpus: float
-    cpus: float
-
-
-def connect(address: str | None, *, timeout: float = CONNECT_SECONDS) -> None:
-    """Join the cluster at ``address`` (or start a local one); an address that does not answer is one line."""
-    ray = import_ray()
-    if ray.is_initialized():  # the caller (a test, a notebook) connected already
-        return
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    quiet = {"log_to_driver": bool(os.environ.get("SHORTGEN_DEBUG")), "logging_level": "ERROR"}
-    if address is None:
-        ray.init(include_dashboard=False, **quiet)
-        return
-    if address != "auto":
-        _check_reachable(address)
-    outcome: list[BaseException | None] = []
-
-    def init() -> None:
-        try:
-            ray.init(address=address, **quiet)
-            outcome.append(None)
-        except BaseException as err:
-            outcome.append(err)
-
-    thread = threading.Thread(target=init, name="shortgen-ray-connect", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
-        raise UsageError(f"cannot reach the Ray cluster at {address} within {timeout:g} s",
-                         "check the address (ray://HEAD:10001 or HEAD:6379) and that the cluster is up")
-    if outcome[0] is not None:
-        raise UsageError(f"cannot connect to the Ray cluster at {address}: {_first_line(outcome[0])}",
-                         "check the address, or start a cluster with `ray start --head`") from None
-
-
-def _check_reachable(address: str) -> None:
-    parsed = urlparse(address if "://" in address else f"tcp://{address}")
-    try:
-        host, port = parsed.hostname, parsed.port
-    except ValueError:
-        host, port = None, None
-    if not host or not port:
-        raise UsageError(f"--ray {address}: expected auto, HOST:PORT or ray://HOST:PORT")
-    try:
-        socket.create_connection((host, port), timeout=REACH_SECONDS).close()
-    except OSError as err:
-        raise UsageError(f"cannot reach the Ray cluster at {address} within {REACH_SECONDS:g} s "
-                         f"({getattr(err, 'strerror', None) or err})",
-                         "check the address and that the cluster is up") from None
-
-
-def worker_shape(options: RayOptions, progress: Progress) -> WorkerShape:
-    """How many workers of what size, checked against the cluster's nodes before any actor starts."""
-    ray = import_ray()
-    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
-    node_gpus = max((float(n.get("GPU", 0)) for n in nodes), default=0.0)
-    total_gpus = sum(float(n.get("GPU", 0)) for n in nodes)
-    total_cpus = sum(float(n.get("CPU", 0)) for n in nodes)
-    gpus = options.gpus_per_worker if options.gpus_per_worker is not None else (1.0 if total_gpus else 0.0)
-    if gpus > node_gpus:
-        most = f"the most on one node is {node_gpus:g}" if node_gpus else "the cluster has no GPUs"
-        raise UsageError(f"--gpus-per-worker {gpus:g} is more than any node has ({most})",
-                         "lower --gpus-per-worker, or pass 0 for CPU workers")
-    cpus = 1.0
-    room = int(sum(float(n.get("GPU", 0)) // gpus for n in nodes)) if gpus else int(total_cpus // cpus)
-    if room < 1:
-        raise UsageError("the Ray cluster has no room for a worker (no free CPU)", "add a node or free one")
-    count = options.workers or (room if gpus else 1)
-    if count > room:
-        progress.warn(f"--workers {count}: the cluster has room for {room} worker(s) of {gpus:g} GPU(s); "
-                      f"starting {room}")
-        count = room
-    return WorkerShape(count, gpus, cpus)
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
-
-
-# ------------------------------------------------------------------------------------------------- worker
-
-
-class CancellableProgress(Progress):
-    """A worker's progress sink: silent, but a cancelled task (``ray.cancel``) stops at the next step, through
-    the same cleanup as Ctrl-C."""
-
-    def __init__(self) -> None:
-        import ray
-
-        self._context = ray.get_runtime_context()
-
-    def _check(self) -> None:
-        if self._context.is_canceled():
-            raise KeyboardInterrupt("cancelled by the batch driver")
-
-    def start(self, key: str, description: str, total: int | None = None) -> None:
-        self._check()
-
-    def advance(self, key: str, steps: int = 1) -> None:
-        self._check()
-
-
-class Worker:
-    """The actor class (wrapped with ``ray.remote`` when workers start): a renderer that outlives its jobs."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.renderer = JobRenderer(RunSettings(""), worker=name)
-
-    def probe(self, folder: str, token: str) -> dict[str, Any]:
-        """Write a probe file into the output folder (the driver checks that it can read it) and say where this
-        worker runs. An error writing it is returned, not raised: the driver turns it into one line."""
-        import ray
-
-        where = {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
-                 "node": ray.get_runtime_context().get_node_id()}
-        path = Path(folder) / f"{PROBE_PREFIX}{token}-{self.name}"
-        try:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            path.write_text(token, encoding="utf-8")
-        except OSError as err:
-            return {**where, "error": f"{getattr(err, 'strerror', None) or err} ({path})"}
-        return {**where, "path": str(path)}
-
-    def unprobe(self, path: str) -> None:
-        with contextlib.suppress(OSError):
-            Path(path).unlink()
-
-    def render(self, job: PlannedJob, settings: RunSettings, description: str) -> Rendered:
-        self.renderer.settings = settings  # a worker outlives one batch: each run brings its own
-        outcome = self.renderer.render(job, CancellableProgress(), description)
-        broken = outcome.status == FAILED and "OutOfMemoryError" in (outcome.error or "")
-        return Rendered(outcome, self.renderer.models_loaded, broken, os.getpid())
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """What a worker hands back for one job."""
-
-    outcome: JobOutcome
-    models_loaded: int  # by this worker so far
-    broken: bool  # CUDA ran out of memory: replace the worker (a new process starts with a clean device)
-    pid: int
-
-
-# ------------------------------------------------------------------------------------------------- driver
 
 
 @dataclass
@@ -422,7 +251,7 @@ class RayRunner:
             self._retry_or_fail(job, state, settings, progress, report, f"its worker died: {_death_reason(err)}")
             return
         except ray.exceptions.RayTaskError as err:  # raised outside the renderer's own handling
-            error = _first_line(err.cause or err)
+            error = first_line(err.cause or err)
             rendered = Rendered(JobOutcome.of(job, FAILED, error=error), slot.loaded_by_current, False, 0)
         outcome = rendered.outcome
         slot.models_loaded += rendered.models_loaded - slot.loaded_by_current
@@ -440,6 +269,8 @@ class RayRunner:
         if outcome.status == FAILED:
             progress.fail(task, outcome.error or "failed")
             state.stop = state.stop or settings.fail_fast
+        elif outcome.status == BUSY:
+            progress.fail(task, f"busy: {outcome.error}")
         else:
             progress.finish(task)
 
@@ -517,4 +348,4 @@ def _death_reason(err: BaseException) -> str:
     for line in text.splitlines():
         if line.startswith("The actor is dead because"):
             return line.removeprefix("The actor is dead because").strip().rstrip(".")
-    return _first_line(err)
+    return first_line(err)
