@@ -1,15 +1,15 @@
 """Ray's overhead against the local runner: the same small batch of tiny-model jobs, side by side.
 
-Each measurement is one ``shortgen batch`` process, as a user runs it (imports, a local Ray started by the
-process for the Ray rows, the model loaded by each worker). Every runner renders the same job file twice into fresh
-folders, with N and 2N jobs; the difference gives the seconds per job and what is left of the N-job wall time is the
-start-up (imports, Ray, workers, model loads):
+Each row is one ``shortgen batch --json`` process, as a user runs it (imports, a local Ray started by the process
+for the Ray rows, one model load per worker). From its wall time and its report (each job's seconds and worker):
 
-    per job  = (wall(2N) - wall(N)) / N        start-up = wall(N) - N * per job
+    per job   = median seconds of the jobs that were not a worker's first (the first includes the model load)
+    start-up  = wall - the busiest worker's rendering, counting its first job as a plain job
+              = what the process spent before (and after) rendering: imports, Ray, workers, model loads
 
-"ray, 1 worker" does the local runner's work on the same single CPU budget, so its ratios are Ray's own cost;
-"ray, 2 workers" shows what two CPU actors buy on this machine. ``python -m benchmarks batch_ray`` (needs
-shortgen[ray]).
+"ray, 1 worker" does the local runner's work on the same CPU budget (OMP_NUM_THREADS=1 in every row, as Ray gives
+a 1-CPU actor), so its ratios are Ray's own cost; "ray, 2 workers" shows what two CPU actors buy on this machine.
+``python -m benchmarks batch_ray`` (needs shortgen[ray]).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from benchmarks.harness import machine
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-JOBS = 3  # N; the second file has 2N
+JOBS = 6
 FAST = {"gen_size": "96x160", "segment_frames": 17, "overlap_frames": 9, "steps": 2, "duration": 2}
 PRESET = {"output": {"width": 180, "height": 320, "fps": 10}, "duration": {"default": 2, "min": 1, "max": 30},
           "generation": {"width": 96, "height": 160, "steps": 2, "segment_frames": 17, "overlap_frames": 9},
@@ -45,17 +45,19 @@ RUNNERS: dict[str, list[str]] = {
 
 @dataclass(frozen=True)
 class Timing:
-    small: float  # wall seconds for N jobs
-    large: float  # wall seconds for 2N jobs
-    job_seconds: float  # median per-job seconds the report gives (inside a worker, model load included once)
+    wall: float
+    per_job: float
+    startup: float
 
-    @property
-    def per_job(self) -> float:
-        return (self.large - self.small) / JOBS
 
-    @property
-    def startup(self) -> float:
-        return self.small - JOBS * self.per_job
+def timing(wall: float, jobs: list[dict[str, object]]) -> Timing:
+    by_worker: dict[str, list[float]] = {}
+    for job in jobs:
+        by_worker.setdefault(str(job["worker"]), []).append(float(job["seconds"]))  # type: ignore[arg-type]
+    later = [seconds for times in by_worker.values() for seconds in times[1:]]
+    per_job = statistics.median(later) if later else 0.0
+    busiest = max(sum(times) - times[0] + per_job for times in by_worker.values())
+    return Timing(wall, per_job, wall - busiest)
 
 
 def write_jobs(folder: Path, model: Path, count: int) -> Path:
@@ -67,23 +69,17 @@ def write_jobs(folder: Path, model: Path, count: int) -> Path:
     return path
 
 
-def run_batch(jobs: Path, out: Path, extra: list[str]) -> tuple[float, list[float]]:
+def run_batch(jobs: Path, out: Path, extra: list[str]) -> Timing:
     command = [sys.executable, "-m", "shortgen", "batch", str(jobs), "--out-dir", str(out), "--json", *extra]
-    env = {**os.environ, "RAY_ADDRESS": ""}  # a local Ray started by the process, never a cluster nearby
+    env = {**os.environ, "RAY_ADDRESS": "", "OMP_NUM_THREADS": "1"}  # a local Ray started by the process
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-800:]}")
     report = json.loads(done.stdout)
-    assert report["counts"]["done"] == report["counts"]["total"], report["counts"]
-    return wall, [job["seconds"] for job in report["jobs"]]
-
-
-def measure(folder: Path, model: Path, name: str, extra: list[str]) -> Timing:
-    small, small_jobs = run_batch(write_jobs(folder, model, JOBS), folder / f"out-{name}-small", extra)
-    large, large_jobs = run_batch(write_jobs(folder, model, 2 * JOBS), folder / f"out-{name}-large", extra)
-    return Timing(small, large, statistics.median([*small_jobs, *large_jobs]))
+    assert report["counts"]["done"] == report["counts"]["total"] == JOBS, report["counts"]
+    return timing(wall, report["jobs"])
 
 
 def main() -> None:
@@ -92,21 +88,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         model = build_tiny_ltx(folder / "tiny-ltx")
-        results = {name: measure(folder, model, f"runner{number}", extra)
+        jobs = write_jobs(folder, model, JOBS)
+        results = {name: run_batch(jobs, folder / f"out-{number}", extra)
                    for number, (name, extra) in enumerate(RUNNERS.items())}
     print_table(results)
 
 
 def print_table(results: dict[str, Timing]) -> None:
     base = results["local"]
-    print(f"\n## Batch on Ray vs the local runner: {JOBS} and {2 * JOBS} tiny-model jobs (2 s clips, 96x160 → "
-          f"180x320), one process each\n{machine()}\n")
-    print(f"| runner | wall {JOBS} jobs (s) | wall {2 * JOBS} jobs (s) | start-up (s) | per job (s) | "
-          "start-up ratio to local | per-job ratio to local | median job time in its report (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\n## Batch on Ray vs the local runner: {JOBS} tiny-model jobs (2 s clips, 96x160 → 180x320), "
+          f"one process each, OMP_NUM_THREADS=1\n{machine()}\n")
+    print("| runner | wall (s) | start-up (s) | per job (s) | wall ratio to local | start-up ratio to local | "
+          "per-job ratio to local |")
+    print("|---|---|---|---|---|---|---|")
     for name, t in results.items():
-        print(f"| {name} | {t.small:.1f} | {t.large:.1f} | {t.startup:.1f} | {t.per_job:.2f} | "
-              f"{t.startup / base.startup:.2f} | {t.per_job / base.per_job:.2f} | {t.job_seconds:.2f} |")
+        print(f"| {name} | {t.wall:.1f} | {t.startup:.1f} | {t.per_job:.2f} | {t.wall / base.wall:.2f} | "
+              f"{t.startup / base.startup:.2f} | {t.per_job / base.per_job:.2f} |")
     sys.stdout.flush()
 
 
