@@ -45,7 +45,7 @@ from __future__ import annotations
 from shortgen.batch.jobfile import JobFile, JobSpec, load_job_file, parse_jsonl, parse_prompt_lines
 from shortgen.batch.keys import job_key
 from shortgen.batch.local import LocalRunner
-from shortgen.batch.locks import LOCK_WAIT_SECONDS, clean_stale_partials, output_lock
+from shortgen.batch.locks import clean_stale_partials, output_lock
 from shortgen.batch.plan import DEFAULT_OUTPUT_TEMPLATE, BatchPlan, PlannedJob, Shard, group_by_model, plan_batch
 from shortgen.batch.render import JobRenderer
 from shortgen.batch.report import BatchReport, JobOutcome, write_error_report, write_report
@@ -54,7 +54,7 @@ from shortgen.batch.runner import BatchRunner, run_batch
 from shortgen.batch.settings import RunSettings
 
 __all__ = [
-    "DEFAULT_OUTPUT_TEMPLATE", "LOCK_WAIT_SECONDS", "BatchPlan", "BatchReport", "BatchRunner", "JobFile",
+    "DEFAULT_OUTPUT_TEMPLATE", "BatchPlan", "BatchReport", "BatchRunner", "JobFile",
     "JobOutcome", "JobRenderer", "JobSpec", "LocalRunner", "PlannedJob", "RunSettings", "Shard",
     "clean_stale_partials", "group_by_model", "is_up_to_date", "job_key", "load_job_file", "output_lock",
     "parse_jsonl", "parse_prompt_lines", "plan_batch", "plan_status", "run_batch", "write_error_report",

@@ -63,6 +63,9 @@ def connect(address: str | None, *, timeout: float = CONNECT_SECONDS) -> None:
     if not outcome:
         raise UsageError(f"cannot reach the Ray cluster at {address} within {timeout:g} s",
                          "check the address (ray://HEAD:10001 or HEAD:6379) and that the cluster is up")
+    if outcome[0] is not None and address == "auto":
+        raise UsageError("--ray auto: no Ray cluster is running on this machine",
+                         "start one with `ray start --head`, or give --ray alone for a Ray of this process")
     if outcome[0] is not None:
         raise UsageError(f"cannot connect to the Ray cluster at {address}: {first_line(outcome[0])}",
                          "check the address, or start a cluster with `ray start --head`") from None
