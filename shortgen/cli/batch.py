@@ -19,7 +19,8 @@ from shortgen.cli.output import CliProgress, Output
 from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
-    from shortgen.batch import BatchPlan, BatchReport, BatchRunner, Shard
+    from shortgen.batch import BatchPlan, BatchReport, Shard
+    from shortgen.batch.ray import RayRunner
     from shortgen.batch.settings import RayOptions
 
 BATCH = "Batch"
@@ -68,7 +69,11 @@ class BatchCommand(TyperCommand):
             if param.name == "ray" and isinstance(param, click.Option):
                 param._flag_needs_value = True  # Click's own switch for options whose value may be omitted
                 param.flag_value = BARE_RAY
+
+
+DEFAULT_RETRIES = 2  # shortgen.batch.settings.DEFAULT_RETRIES, not imported here so that --help stays light
 # --- end of Ray options ---
+
 AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Let output names be absolute or use '..'.",
                                             rich_help_panel=BATCH)]
 
@@ -90,7 +95,8 @@ def batch(
     caption_style: o.CaptionStyle = None, caption_position: o.CaptionPosition = None, font: o.Font = None,
     font_size: o.FontSize = None, subtitles: o.Subtitles = None, crf: o.Crf = None,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
-    ray: RayOpt = None, workers: Workers = None, gpus_per_worker: GpusPerWorker = None, retries: Retries = 2,
+    ray: RayOpt = None, workers: Workers = None, gpus_per_worker: GpusPerWorker = None,
+    retries: Retries = DEFAULT_RETRIES,
 ) -> None:
     """Render every job of a job file. Flags given here override the file's jobs and defaults.
 
@@ -136,8 +142,9 @@ def _ray_options(ray: str | None, workers: int | None, gpus_per_worker: float | 
                  retries: int) -> RayOptions | None:
     """The Ray runner's options, or None for the local runner (where Ray-only flags are a usage error)."""
     if ray is None:
-        given = [flag for flag, value in (("--workers", workers), ("--gpus-per-worker", gpus_per_worker),
-                                          ("--retries", None if retries == 2 else retries)) if value is not None]
+        ray_only = (("--workers", workers), ("--gpus-per-worker", gpus_per_worker),
+                    ("--retries", None if retries == DEFAULT_RETRIES else retries))
+        given = [flag for flag, value in ray_only if value is not None]
         if given:
             raise UsageError(f"{given[0]} needs --ray", "add --ray to run the batch on Ray workers")
         return None
@@ -146,7 +153,7 @@ def _ray_options(ray: str | None, workers: int | None, gpus_per_worker: float | 
     return RayOptions(address=ray or None, workers=workers, gpus_per_worker=gpus_per_worker, retries=retries)
 
 
-def _ray_runner(out: Output, options: RayOptions) -> BatchRunner:
+def _ray_runner(out: Output, options: RayOptions) -> RayRunner:
     from shortgen.batch.ray import RayRunner
 
     runner = RayRunner(options)
@@ -155,7 +162,7 @@ def _ray_runner(out: Output, options: RayOptions) -> BatchRunner:
 
 
 def _run(out: Output, plan: BatchPlan, part: Shard | None, force: bool, fail_fast: bool,
-         overwrite: bool, runner: BatchRunner | None = None) -> tuple[BatchReport, int]:
+         overwrite: bool, runner: RayRunner | None = None) -> tuple[BatchReport, int]:
     """The report and the exit code: the report's, or 128 + the signal's number when one stopped the run."""
     from shortgen.batch import BatchReport, run_batch
     from shortgen.batch.report import now
