@@ -132,6 +132,8 @@ class RayRunner:
         finally:
             report.workers = [slot.describe() for slot in slots]
             report.models_loaded = sum(slot.models_loaded for slot in slots)
+            for slot in slots:
+                progress.finish(f"worker:{slot.name}")  # its line: how long it worked in this run
             progress.finish("batch")
 
     # ------------------------------------------------------------------------------------------ stages
@@ -171,8 +173,7 @@ class RayRunner:
                 if probe["pid"] not in slot.pids:
                     slot.host = probe["host"]
                     slot.pids.append(probe["pid"])
-                    progress.start(slot.name, f"{slot.name} on {slot.host} (pid {probe['pid']})")
-                    progress.finish(slot.name)
+                progress.start(f"worker:{slot.name}", f"{slot.name} on {slot.host} (pid {probe['pid']})")
         finally:
             ray.get([slot.actor.unprobe.remote(p["path"]) for slot, p in zip(slots, probes, strict=True)
                      if "path" in p])
@@ -230,7 +231,7 @@ class RayRunner:
         state.pending.remove(job)
         slot.job, slot.group = job, job.model_group
         retry = state.retries.get(job.index, 0)
-        description = f"[{len(report.jobs) + 1}/{total}] {job.label} on {slot.name}"
+        description = f"[{len(report.jobs) + len(state.in_flight) + 1}/{total}] {job.label} on {slot.name}"
         description += f" (retry {retry})" if retry else ""
         ref = slot.actor.render.remote(job, self._settings, description)
         state.in_flight[ref] = slot
@@ -295,7 +296,8 @@ class RayRunner:
             ray.kill(slot.actor, no_restart=True)
         slot.restarts += 1
         self._new_actor(ray, slot)
-        progress.warn(f"{old} {why}; starting {slot.name}")
+        progress.fail(f"worker:{old}", f"{why}; {slot.name} takes its place")
+        progress.start(f"worker:{slot.name}", f"{slot.name} (replaces {old})")
 
     def _cancel(self, ray: Any, report: BatchReport, jobs: list[PlannedJob]) -> None:
         """Ctrl-C: cancel the jobs in flight, give them a moment to remove their temp files and claims, then
