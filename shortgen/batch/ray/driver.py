@@ -308,11 +308,13 @@ class RayRunner:
                 ray.cancel(ref)
         with contextlib.suppress(Exception):
             ray.wait(list(in_flight), num_returns=len(in_flight), timeout=CANCEL_SECONDS)
-        for ref in in_flight:  # a job that finished just before the cancel is reported as what it is
+        running = {ref: (slot.name, slot.job) for ref, slot in in_flight.items()}
+        for ref, (worker, job) in running.items():  # a job that finished just before the cancel says so
             with contextlib.suppress(Exception):
-                outcome = ray.get(ref, timeout=0).outcome
-                if outcome.status != CANCELLED:
-                    report.add(outcome)
+                report.add(ray.get(ref, timeout=0).outcome)
+                continue
+            if job is not None and is_up_to_date(job):  # Ray may call a task cancelled that had just finished
+                report.add(JobOutcome.of(job, DONE, worker=worker))
         self.stop_workers()
         time.sleep(0.5)  # let the killed processes' locks go before the sweep
         clean_stale_partials({report.out_dir, *(job.output.parent for job in jobs)})
