@@ -6,13 +6,14 @@ import importlib
 import sys
 
 ALL = ["startup", "post", "memory", "overhead"]
+OPTIONAL = ["gpu", "batch_ray"]  # need a GPU / shortgen[ray]; run by name
 
 
 def main(argv: list[str]) -> None:
     names = argv or ALL
     for name in names:
-        if name not in [*ALL, "gpu"]:
-            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join([*ALL, 'gpu'])}")
+        if name not in [*ALL, *OPTIONAL]:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join([*ALL, *OPTIONAL])}")
         importlib.import_module(f"benchmarks.{name}").main()
 
 
