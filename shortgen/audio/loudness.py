@@ -1,0 +1,186 @@
+"""Loudness: measure integrated loudness (LUFS) and true peak (dBTP), and bring a mix to a target.
+
+Measurement is FFmpeg's own ``ebur128`` filter (EBU R128 / ITU-R BS.1770, true peak by 4x oversampling),
+run through PyAV's filter graph on samples in memory or on a file's decoded audio. Normalising is a linear
+gain when the peaks allow it (the sound is unchanged but for its level); when they do not, FFmpeg's
+``alimiter`` runs on the 4x-oversampled signal (so it limits true peaks, not only sample peaks) and the gain
+is corrected until the loudness lands on the target. A last pass through the AAC encoder checks what the
+file will hold: AAC lowers loudness a little and can raise peaks, and the result is corrected for both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shortgen.audio.graph import run_graph
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SILENT_LUFS = -70.0  # EBU R128's absolute gate: below it there is nothing to measure
+TOLERANCE_LU = 0.2  # how close to the target the normaliser aims
+OVERSAMPLE = 4
+ROUNDS = 4
+# AAC lets true peaks rise by a few tenths of a dB: limit a little below the ceiling from the start.
+AAC_HEADROOM_DB = 0.3
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float | None  # None: silent (nothing above the absolute gate)
+    true_peak_db: float | None  # None: digital silence
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"integrated_lufs": _round(self.integrated_lufs), "true_peak_db": _round(self.true_peak_db)}
+
+
+@dataclass
+class Normalised:
+    samples: np.ndarray
+    before: Loudness
+    after: Loudness
+    target_lufs: float
+    ceiling_db: float
+    method: str  # "linear", "limited", or "silent" (left as it was)
+    gain_db: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target_lufs": self.target_lufs, "true_peak_ceiling_db": self.ceiling_db, "method": self.method,
+                "gain_db": round(self.gain_db, 2), "input": self.before.to_dict(), "output": self.after.to_dict()}
+
+
+def measure(samples: np.ndarray, rate: int) -> Loudness:
+    """Integrated loudness and true peak of planar float samples."""
+    if samples.shape[1] == 0:
+        return Loudness(None, None)
+    metadata = run_graph([samples], rate, [("ebur128", "peak=true:metadata=1")]).metadata
+    return _from_metadata(metadata)
+
+
+def measure_file(path: Path, rate: int = 48000) -> tuple[Loudness, str | None]:
+    """Loudness of the first audio stream of a media file (decoded past damage, see :mod:`.read`), and the
+    damage warning if there was one."""
+    import numpy as np
+
+    from shortgen.audio.read import DecodeReport, decode_timeline
+
+    report = DecodeReport(str(path))
+    chunks = list(decode_timeline(Path(path), rate, report))
+    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), dtype=np.float32)
+    return measure(samples, rate), report.warning()
+
+
+def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> Normalised:
+    """``samples`` at ``target_lufs`` integrated loudness with true peaks at or below ``ceiling_db`` — as the
+    AAC encoder will deliver them (one round trip through it checks, and corrects, what it changes)."""
+    before = measure(samples, rate)
+    if before.integrated_lufs is None:
+        return Normalised(samples, before, before, target_lufs, ceiling_db, "silent")
+    aim, limit = target_lufs, ceiling_db - AAC_HEADROOM_DB
+    out, gain, method = _level(samples, rate, before, aim, limit)
+    after = encoded_loudness(out, rate)
+    if after.integrated_lufs is not None and after.true_peak_db is not None:
+        missing = target_lufs - after.integrated_lufs
+        over = after.true_peak_db - ceiling_db
+        if abs(missing) > TOLERANCE_LU or over > 0:  # aim where the encoder will land it on target
+            aim, limit = aim + missing, limit - max(0.0, over + 0.1)
+            out, gain, method = _level(samples, rate, before, aim, limit)
+            after = encoded_loudness(out, rate)
+    result = Normalised(out, before, after, target_lufs, ceiling_db, method, gain)
+    if after.true_peak_db is not None and after.true_peak_db > ceiling_db:
+        result.samples = _gain(out, ceiling_db - after.true_peak_db - 0.05)
+        result.after = encoded_loudness(result.samples, rate)
+        result.notes.append("true peak held under the ceiling at some cost in loudness")
+    return result
+
+
+def _level(samples: np.ndarray, rate: int, before: Loudness, aim: float,
+           limit: float) -> tuple[np.ndarray, float, str]:
+    """``samples`` raised to ``aim`` LUFS, true peaks limited to ``limit`` dBTP where they would pass it.
+    Limiting lowers the loudness, so then the gain is raised (a few rounds) until it is back on ``aim``.
+    Returns the samples, the gain applied before limiting and how (linear or limited)."""
+    assert before.integrated_lufs is not None
+    gain = aim - before.integrated_lufs
+    if (before.true_peak_db or -math.inf) + gain <= limit:
+        return _gain(samples, gain), gain, "linear"
+    out = samples
+    for _ in range(ROUNDS):
+        out = true_peak_limit(_gain(samples, gain), rate, limit)
+        now = measure(out, rate).integrated_lufs
+        if now is None or abs(aim - now) <= TOLERANCE_LU / 2:
+            break
+        gain += aim - now
+    return out, gain, "limited"
+
+
+def true_peak_limit(samples: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
+    """Hold true peaks to ``ceiling_db``: FFmpeg's look-ahead ``alimiter`` on the signal oversampled 4x."""
+    high = rate * OVERSAMPLE
+    limit = 10 ** (ceiling_db / 20)
+    chain = [("aresample", str(high)),
+             ("alimiter", f"limit={limit:.6f}:level=false:attack=5:release=80:asc=false"),
+             ("aresample", str(rate))]
+    out = run_graph([samples], rate, chain).samples
+    return _fit_length(out, samples.shape[1])
+
+
+def encoded_loudness(samples: np.ndarray, rate: int) -> Loudness:
+    """Loudness of ``samples`` after an AAC round trip (the encoder the MP4 gets)."""
+    return measure(aac_round_trip(samples, rate), rate)
+
+
+def aac_round_trip(samples: np.ndarray, rate: int, bitrate: int = 128_000) -> np.ndarray:
+    """Encode to AAC in memory and decode again."""
+    import io
+
+    import av
+    import numpy as np
+
+    from shortgen.audio.graph import layout_of
+
+    buffer = io.BytesIO()
+    layout = layout_of(samples.shape[0])
+    with av.open(buffer, "w", format="adts") as container:
+        stream = container.add_stream("aac", rate=rate, layout=layout)
+        stream.bit_rate = bitrate
+        for start in range(0, samples.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
+                                               format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    buffer.seek(0)
+    with av.open(buffer, "r", format="adts") as container:
+        decoded = [frame.to_ndarray() for frame in container.decode(audio=0)]
+    return np.concatenate(decoded, axis=1) if decoded else np.zeros_like(samples)
+
+
+def _gain(samples: np.ndarray, db: float) -> np.ndarray:
+    return (samples * 10 ** (db / 20)).astype("float32", copy=False)
+
+
+def _fit_length(samples: np.ndarray, count: int) -> np.ndarray:
+    import numpy as np
+
+    if samples.shape[1] >= count:
+        return samples[:, :count]
+    return np.pad(samples, ((0, 0), (0, count - samples.shape[1])))
+
+
+def _from_metadata(metadata: dict[str, str]) -> Loudness:
+    integrated = float(metadata.get("lavfi.r128.I", "-inf"))
+    peak = float(metadata.get("lavfi.r128.true_peak", "0"))
+    return Loudness(integrated if integrated > SILENT_LUFS else None,
+                    20 * math.log10(peak) if peak > 0 else None)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+__all__ = ["Loudness", "Normalised", "aac_round_trip", "encoded_loudness", "measure", "measure_file", "normalise",
+           "true_peak_limit"]
