@@ -6,6 +6,7 @@ there without another dependency. Samples are ``float32`` arrays of shape ``(cha
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -43,7 +44,7 @@ def run_graph(inputs: Sequence[np.ndarray], rate: int, chain: Sequence[tuple[str
     nodes.append(graph.add("abuffersink"))
     for index, source in enumerate(sources):
         source.link_to(nodes[0], 0, index)
-    for before, after in zip(nodes, nodes[1:], strict=False):
+    for before, after in itertools.pairwise(nodes):
         before.link_to(after)
     graph.configure()
 
