@@ -81,7 +81,7 @@ JOB_KEY_VERSION = 1
 DEFAULT_OUTPUT_TEMPLATE = "{index:03d}-{name}.mp4"  # name: the job's name, else the slug
 NAME_FIELDS = ("index", "name", "slug", "seed", "date", "preset")
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
-INPUT_FILE_FIELDS = ("image", "captions", "audio", "font")
+INPUT_FILE_FIELDS = ("image", "captions", "audio", "font", "music", "voice")
 LOCK_DIR = ".shortgen-locks"
 # A job waits this long for its lock: long enough to ride out another process's brief stale-file sweep.
 LOCK_WAIT_SECONDS = 2.0
@@ -396,7 +396,7 @@ def _absolute_inputs(options: MakeOptions, base: Path) -> MakeOptions:
     update: dict[str, str] = {}
     for name in INPUT_FILE_FIELDS:
         value = getattr(options, name)
-        if value and not Path(value).expanduser().is_absolute():
+        if value and not Path(value).expanduser().is_absolute() and not (name == "audio" and value == "none"):
             candidate = base / Path(value).expanduser()
             if name != "font" or candidate.is_file():
                 update[name] = str(candidate)

@@ -128,7 +128,8 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
     with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
         video = _add_video_stream(container, clip, spec)
         audio = _add_audio_stream(container, spec)
-        feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration, warn=progress.warn)
+        feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration, warn=progress.warn,
+                         aac_bitrate=spec.audio_bitrate_kbps * 1000)
         if feed.report:
             clip.facts["audio"] = feed.report  # reaches the result and the sidecar, as stage facts do
         track = SubtitleTrack(container, subtitles) if subtitles else None

@@ -24,13 +24,14 @@ class AudioFeed:
     touched. ``report`` says what went in and how loud it came out (for the sidecar)."""
 
     def __init__(self, audio: AudioSpec | AudioMix | None, sample_rate: int, total_seconds: float,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, aac_bitrate: int = 128_000) -> None:
         from shortgen.audio.mix import render
 
         self.rate = sample_rate
         self.total = round(total_seconds * sample_rate)
         self.sent = 0
-        mixed = render(audio, sample_rate, self.total, warn or (lambda message: None)) if audio else None
+        mixed = (render(audio, sample_rate, self.total, warn or (lambda message: None), aac_bitrate=aac_bitrate)
+                 if audio else None)
         self._samples = None if mixed is None else mixed.samples
         self.report: dict[str, Any] = {} if mixed is None else mixed.report
 

@@ -74,7 +74,8 @@ def measure_file(path: Path, rate: int = 48000) -> tuple[Loudness, str | None]:
     return measure(samples, rate), report.warning()
 
 
-def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> Normalised:
+def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, *,
+              aac_bitrate: int = 128_000) -> Normalised:
     """``samples`` at ``target_lufs`` integrated loudness with true peaks at or below ``ceiling_db`` — as the
     AAC encoder will deliver them (one round trip through it checks, and corrects, what it changes)."""
     before = measure(samples, rate)
@@ -82,18 +83,18 @@ def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: fl
         return Normalised(samples, before, before, target_lufs, ceiling_db, "silent")
     aim, limit = target_lufs, ceiling_db - AAC_HEADROOM_DB
     out, gain, method = _level(samples, rate, before, aim, limit)
-    after = encoded_loudness(out, rate)
+    after = encoded_loudness(out, rate, aac_bitrate)
     if after.integrated_lufs is not None and after.true_peak_db is not None:
         missing = target_lufs - after.integrated_lufs
         over = after.true_peak_db - ceiling_db
         if abs(missing) > TOLERANCE_LU or over > 0:  # aim where the encoder will land it on target
             aim, limit = aim + missing, limit - max(0.0, over + 0.1)
             out, gain, method = _level(samples, rate, before, aim, limit)
-            after = encoded_loudness(out, rate)
+            after = encoded_loudness(out, rate, aac_bitrate)
     result = Normalised(out, before, after, target_lufs, ceiling_db, method, gain)
     if after.true_peak_db is not None and after.true_peak_db > ceiling_db:
         result.samples = _gain(out, ceiling_db - after.true_peak_db - 0.05)
-        result.after = encoded_loudness(result.samples, rate)
+        result.after = encoded_loudness(result.samples, rate, aac_bitrate)
         result.notes.append("true peak held under the ceiling at some cost in loudness")
     return result
 
@@ -128,9 +129,9 @@ def true_peak_limit(samples: np.ndarray, rate: int, ceiling_db: float) -> np.nda
     return _fit_length(out, samples.shape[1])
 
 
-def encoded_loudness(samples: np.ndarray, rate: int) -> Loudness:
+def encoded_loudness(samples: np.ndarray, rate: int, bitrate: int = 128_000) -> Loudness:
     """Loudness of ``samples`` after an AAC round trip (the encoder the MP4 gets)."""
-    return measure(aac_round_trip(samples, rate), rate)
+    return measure(aac_round_trip(samples, rate, bitrate), rate)
 
 
 def aac_round_trip(samples: np.ndarray, rate: int, bitrate: int = 128_000) -> np.ndarray:

@@ -41,16 +41,17 @@ class Mixed:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def render(audio: AudioSpec | AudioMix, rate: int, count: int, warn: Warn) -> Mixed:
+def render(audio: AudioSpec | AudioMix, rate: int, count: int, warn: Warn, *, aac_bitrate: int = 128_000) -> Mixed:
     """``count`` samples of the clip's sound at ``rate``. A bare :class:`AudioSpec` is placed as it is; an
-    :class:`AudioMix` is mixed and normalised. Damaged input is played past with one warning per track."""
+    :class:`AudioMix` is mixed and normalised (for an AAC encoder at ``aac_bitrate``). Damaged input is played
+    past with one warning per track."""
     if isinstance(audio, AudioSpec):
         samples, entry = _place_synced(audio, rate, count, warn)
         return Mixed(samples, {"inputs": [{"role": "source", **entry}]})
-    return _render_mix(audio, rate, count, warn)
+    return _render_mix(audio, rate, count, warn, aac_bitrate)
 
 
-def _render_mix(mix: AudioMix, rate: int, count: int, warn: Warn) -> Mixed:
+def _render_mix(mix: AudioMix, rate: int, count: int, warn: Warn, aac_bitrate: int) -> Mixed:
     import numpy as np
 
     inputs: list[dict[str, Any]] = []
@@ -75,7 +76,7 @@ def _render_mix(mix: AudioMix, rate: int, count: int, warn: Warn) -> Mixed:
     if mix.loudness_lufs is not None:
         from shortgen.audio.loudness import normalise
 
-        result = normalise(total, rate, mix.loudness_lufs, mix.true_peak_db)
+        result = normalise(total, rate, mix.loudness_lufs, mix.true_peak_db, aac_bitrate=aac_bitrate)
         total, report["loudness"] = result.samples, result.to_dict()
         for note in result.notes:
             warn(f"loudness: {note}")
