@@ -262,7 +262,7 @@ def duck(bus: np.ndarray, key: np.ndarray, rate: int, depth_db: float) -> tuple[
     key_level = speech + 20 * math.log10(level_sc)
     threshold_db = key_level - (depth_db + DUCK_MARGIN_DB) / (1 - 1 / DUCK_RATIO)
     threshold = min(1.0, max(0.000976563, 10 ** (threshold_db / 20)))
-    args = (f"threshold={threshold:.6f}:ratio={DUCK_RATIO:g}:attack=20:release=400:level_sc={level_sc:.6f}"
+    args = (f"threshold={threshold:.6f}:ratio={DUCK_RATIO:g}:attack=20:release=250:level_sc={level_sc:.6f}"
             ":detection=rms:link=average:knee=1")
     ducked = run_graph([bus, key], rate, [("sidechaincompress", args)]).samples
     report["threshold_db"] = round(20 * math.log10(threshold), 1)
