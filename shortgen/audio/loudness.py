@@ -53,25 +53,66 @@ class Normalised:
                 "gain_db": round(self.gain_db, 2), "input": self.before.to_dict(), "output": self.after.to_dict()}
 
 
-def measure(samples: np.ndarray, rate: int) -> Loudness:
-    """Integrated loudness and true peak of planar float samples."""
+def measure(samples: np.ndarray, rate: int, *, true_peak: bool = True) -> Loudness:
+    """Integrated loudness and true peak of planar float samples (the peak, 4x oversampled, is most of the
+    cost: ``true_peak=False`` skips it)."""
     if samples.shape[1] == 0:
         return Loudness(None, None)
-    metadata = run_graph([samples], rate, [("ebur128", "peak=true:metadata=1")]).metadata
+    args = "peak=true:metadata=1" if true_peak else "metadata=1"
+    metadata = run_graph([samples], rate, [("ebur128", args)]).metadata
     return _from_metadata(metadata)
 
 
-def measure_file(path: Path, rate: int = 48000) -> tuple[Loudness, str | None]:
-    """Loudness of the first audio stream of a media file (decoded past damage, see :mod:`.read`), and the
-    damage warning if there was one."""
-    import numpy as np
+def measure_file(path: Path) -> tuple[Loudness, str | None]:
+    """Loudness of the first audio stream of a media file, and a warning if it had damaged packets (skipped).
 
-    from shortgen.audio.read import DecodeReport, decode_timeline
+    The decoded frames go straight into the ``ebur128`` graph at their own rate and layout: no resampling
+    and no numpy, so ``inspect`` pays only for decoding (see the README's figures)."""
+    import av
 
+    from shortgen.audio.read import DecodeReport, tolerant_frames
+    from shortgen.media import quiet_libav
+
+    quiet_libav()
     report = DecodeReport(str(path))
-    chunks = list(decode_timeline(Path(path), rate, report))
-    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), dtype=np.float32)
-    return measure(samples, rate), report.warning()
+
+    def lost(packet: Any) -> None:
+        if packet.duration and packet.time_base:
+            report.damaged_seconds += float(packet.duration * packet.time_base)
+
+    metadata: dict[str, str] = {}
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        graph = None
+        for frame in tolerant_frames(container, stream, report, lost):
+            if graph is None:
+                graph = _meter(frame)
+            graph.push(frame)
+            metadata = _pull_metadata(graph, metadata)
+        if graph is not None:
+            graph.push(None)
+            metadata = _pull_metadata(graph, metadata)
+    return _from_metadata(metadata), report.warning()
+
+
+def _meter(first: Any) -> Any:
+    import av
+
+    graph = av.filter.Graph()
+    source = graph.add_abuffer(sample_rate=first.sample_rate, format=first.format.name, layout=first.layout.name,
+                               time_base=first.time_base)
+    graph.link_nodes(source, graph.add("ebur128", "peak=true:metadata=1"), graph.add("abuffersink")).configure()
+    return graph
+
+
+def _pull_metadata(graph: Any, metadata: dict[str, str]) -> dict[str, str]:
+    import av
+
+    while True:
+        try:
+            metadata = dict(graph.pull().metadata) or metadata
+        except (av.BlockingIOError, av.EOFError):
+            return metadata
 
 
 def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, *,
@@ -89,7 +130,7 @@ def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: fl
         over = after.true_peak_db - ceiling_db
         if abs(missing) > TOLERANCE_LU or over > 0:  # aim where the encoder will land it on target
             aim, limit = aim + missing, limit - max(0.0, over + 0.1)
-            out, gain, method = _level(samples, rate, before, aim, limit)
+            out, gain, method = _level(samples, rate, before, aim, limit, gain + missing)
             after = encoded_loudness(out, rate, aac_bitrate)
     result = Normalised(out, before, after, target_lufs, ceiling_db, method, gain)
     if after.true_peak_db is not None and after.true_peak_db > ceiling_db:
@@ -99,19 +140,21 @@ def normalise(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db: fl
     return result
 
 
-def _level(samples: np.ndarray, rate: int, before: Loudness, aim: float,
-           limit: float) -> tuple[np.ndarray, float, str]:
+def _level(samples: np.ndarray, rate: int, before: Loudness, aim: float, limit: float,
+           guess: float | None = None) -> tuple[np.ndarray, float, str]:
     """``samples`` raised to ``aim`` LUFS, true peaks limited to ``limit`` dBTP where they would pass it.
     Limiting lowers the loudness, so then the gain is raised (a few rounds) until it is back on ``aim``.
-    Returns the samples, the gain applied before limiting and how (linear or limited)."""
+    ``guess``: a gain found before, to start the rounds from. Returns the samples, the gain applied before
+    limiting and how (linear or limited)."""
     assert before.integrated_lufs is not None
     gain = aim - before.integrated_lufs
     if (before.true_peak_db or -math.inf) + gain <= limit:
         return _gain(samples, gain), gain, "linear"
+    gain = max(gain, guess) if guess is not None else gain
     out = samples
     for _ in range(ROUNDS):
         out = true_peak_limit(_gain(samples, gain), rate, limit)
-        now = measure(out, rate).integrated_lufs
+        now = measure(out, rate, true_peak=False).integrated_lufs
         if now is None or abs(aim - now) <= TOLERANCE_LU / 2:
             break
         gain += aim - now

@@ -8,7 +8,7 @@ an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,30 +128,43 @@ def _decode(container: Any, stream: Any, rate: int, report: DecodeReport) -> Ite
 
     resampler = av.AudioResampler(format="fltp", layout=LAYOUT, rate=rate)
     clock = _Clock(stream)
+    for frame in tolerant_frames(container, stream, report, clock.lost):
+        gap = clock.gap_before(frame)
+        if gap > 0:
+            report.damaged_seconds += gap if clock.damage_pending else 0.0
+            yield np.zeros((CHANNELS, round(gap * rate)), dtype=np.float32)
+        clock.played(frame)
+        yield from _resampled(resampler, frame)
+    report.damaged_seconds += clock.damage_pending_seconds
+    yield from _resampled(resampler, None)
+
+
+def tolerant_frames(container: Any, stream: Any, report: DecodeReport,
+                    lost: Callable[[Any], None] | None = None) -> Iterator[Any]:
+    """Decoded frames of ``stream``, past packets the decoder rejects (counted in ``report``, and handed to
+    ``lost``) and up to where the container itself can no longer be read."""
+    import av
+
     packets = container.demux(stream)
+    last = 0.0
     while True:
         try:
             packet = next(packets)
         except StopIteration:
-            break
+            return
         except av.FFmpegError:  # the container itself is damaged here: play what came before
-            report.stopped_at = round(clock.expected or 0.0, 3)
-            break
+            report.stopped_at = round(last, 3)
+            return
         try:
             frames = packet.decode()
         except av.FFmpegError:
             report.damaged_packets += 1
-            clock.lost(packet)
+            if lost is not None:
+                lost(packet)
             continue
         for frame in frames:
-            gap = clock.gap_before(frame)
-            if gap > 0:
-                report.damaged_seconds += gap if clock.damage_pending else 0.0
-                yield np.zeros((CHANNELS, round(gap * rate)), dtype=np.float32)
-            clock.played(frame)
-            yield from _resampled(resampler, frame)
-    report.damaged_seconds += clock.damage_pending_seconds
-    yield from _resampled(resampler, None)
+            last = frame.time if frame.time is not None else last
+            yield frame
 
 
 def _resampled(resampler: Any, frame: Any) -> Iterator[np.ndarray]:
@@ -193,4 +206,4 @@ class _Clock:
             self.expected += frame.samples / frame.sample_rate
 
 
-__all__ = ["DecodeReport", "check_audio_file", "decode_timeline", "read_span"]
+__all__ = ["DecodeReport", "check_audio_file", "decode_timeline", "read_span", "tolerant_frames"]
