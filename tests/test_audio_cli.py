@@ -202,3 +202,25 @@ def test_bad_sound_input_is_one_line_exit_2_and_no_output(tmp_path: Path, with_s
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+# ------------------------------------------------------------------------------------------------ make
+
+
+def test_make_lays_music_under_a_generated_looping_clip(tiny_model_dir: Path, tmp_path: Path, music: Path) -> None:
+    out = tmp_path / "made.mp4"
+    preset = small_preset(tmp_path)  # 10 fps, 180x320 output
+    result = runner.invoke(app, ["make", "waves at dusk", "--model", str(tiny_model_dir), "--preset", str(preset),
+                                 "--duration", "2", "--loop", "crossfade", "--loop-overlap", "0.3", "--music",
+                                 str(music), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert_full_length(out, 20)
+    integrated, peak = ffmpeg_loudness(out)
+    assert integrated == pytest.approx(-14.0, abs=0.5) and peak < -1.0
+    inputs = json.loads(result.stdout)["info"]["audio"]["inputs"]
+    assert [entry["role"] for entry in inputs] == ["music"] and inputs[0]["loop_crossfade"] == pytest.approx(0.3)
+
+
+def test_make_dry_run_checks_the_sound_files(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["make", "waves", "--dry-run", "--music", str(tmp_path / "nope.mp3")])
+    assert result.exit_code == 2 and "--music file" in result.stderr and "does not exist" in result.stderr
