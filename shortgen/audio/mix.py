@@ -90,7 +90,7 @@ def _place_synced(track: Track, rate: int, count: int, warn: Warn) -> tuple[np.n
     """The clip's own sound: from ``track.start``, its end crossfaded into what precedes its start when the
     clip loops (silence before the file's start)."""
     cross = min(count, round(track.loop_crossfade * rate))
-    window, entry = _window(track, rate, round(track.start * rate) - cross, count + cross, warn, looped=False)
+    window, entry, _ = _window(track, rate, round(track.start * rate) - cross, count + cross, warn, looped=False)
     return _volume(close_loop(window, count, cross), track.volume), entry
 
 
@@ -99,7 +99,7 @@ def _place_bed(track: Track, rate: int, count: int, warn: Warn, fade_in: float,
     """Music or a generated bed: repeated (loop points crossfaded) when shorter than the clip; faded in and
     out, or, when the clip loops, crossfaded at the clip's loop point instead (a fade there would dip)."""
     cross = min(count, round(track.loop_crossfade * rate))
-    window, entry = _window(track, rate, round(track.start * rate) - cross, count + cross, warn, looped=True)
+    window, entry, _ = _window(track, rate, round(track.start * rate) - cross, count + cross, warn, looped=True)
     out = close_loop(window, count, cross)
     if not cross:
         apply_fades(out, round(fade_in * rate), round(fade_out * rate))
@@ -108,9 +108,9 @@ def _place_bed(track: Track, rate: int, count: int, warn: Warn, fade_in: float,
 
 def _place_voice(track: Track, rate: int, count: int, warn: Warn) -> tuple[np.ndarray, dict[str, Any]]:
     """A voice-over from the clip's start, played once; cut (with a short fade) if longer than the clip."""
-    window, entry = _window(track, rate, round(track.start * rate), count + 1, warn, looped=False)
+    window, entry, available = _window(track, rate, round(track.start * rate), count + 1, warn, looped=False)
     out = window[:, :count].copy()
-    if entry.get("available", 0) > count:
+    if available > count:
         entry["cut"] = True
         warn(f"{entry['label']} is longer than the {count / rate:.2f} s clip; it is cut at the end")
         apply_fades(out, 0, round(VOICE_EDGE_SECONDS * rate))
@@ -118,20 +118,21 @@ def _place_voice(track: Track, rate: int, count: int, warn: Warn) -> tuple[np.nd
 
 
 def _window(track: Track, rate: int, begin: int, length: int, warn: Warn,
-            looped: bool) -> tuple[np.ndarray, dict[str, Any]]:
+            looped: bool) -> tuple[np.ndarray, dict[str, Any], int]:
     """Samples ``begin`` to ``begin + length`` of the track's own timeline; with ``looped`` a track that ends
-    sooner repeats, else silence follows it. Also the track's entry for the report."""
+    sooner repeats, else silence follows it. Also the track's entry for the report, and how many of those
+    samples the track itself held."""
     entry = _describe(track)
     if looped and begin >= 0:
         whole, available = _read(track, rate, 0, begin + length, warn, entry)
         if 0 < available < begin + length:
             whole = repeat(whole[:, :available], begin + length, round(MUSIC_JOIN_SECONDS * rate))
             entry["repeated"] = True
-        entry["available"] = available
-        return whole[:, begin:], entry
+        entry["seconds_available"] = round(available / rate, 4)
+        return whole[:, begin:], entry, available
     window, available = _read(track, rate, begin, length, warn, entry)
-    entry["available"] = available
-    return window, entry
+    entry["seconds_available"] = round(available / rate, 4)  # of the span asked for (less: the file ended)
+    return window, entry, available
 
 
 def _read(track: Track, rate: int, begin: int, length: int, warn: Warn,
