@@ -17,18 +17,30 @@ SECONDS = 30
 
 
 def sample(folder: Path) -> Path:
-    """A 30 s 180x320 clip with a 30 s speech-like track (the pattern of tests/test_audio.py's peaky())."""
+    """A 30 s 180x320 clip with a 30 s speech-like track: syllables of a buzzy tone, clicks far above them."""
     from fractions import Fraction
 
+    import av
     import numpy as np
 
     from shortgen.config import EncoderSpec
     from shortgen.encode import encode_clip
     from shortgen.frames import AudioSpec, Clip
-    from tests.audio_helpers import write_wav
-    from tests.test_audio import peaky
 
-    wav = write_wav(folder / "speech.wav", peaky(SECONDS) * 0.5)
+    rate = 48000
+    t = np.arange(SECONDS * rate) / rate
+    voice = np.clip(np.sin(2 * np.pi * 3 * t), 0, None) ** 2 * 0.05 * np.sign(np.sin(2 * np.pi * 150 * t))
+    voice[:: rate // 2] += 0.3
+    wav = folder / "speech.flac"
+    with av.open(str(wav), "w") as container:
+        stream = container.add_stream("flac", rate=rate, layout="stereo")
+        for start in range(0, voice.shape[0], 4096):
+            chunk = np.ascontiguousarray(np.stack([voice[start:start + 4096]] * 2)).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray((chunk.T * 32767).astype(np.int16).reshape(1, -1), format="s16",
+                                               layout="stereo")
+            frame.sample_rate, frame.pts = rate, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
     frames = (np.full((320, 180, 3), i % 256, np.uint8) for i in range(SECONDS * 30))
     path = folder / "sample.mp4"
     encode_clip(Clip(180, 320, Fraction(30), SECONDS * 30, frames, audio=AudioSpec(wav)), path,
