@@ -24,8 +24,9 @@ SILENT_LUFS = -70.0  # EBU R128's absolute gate: below it there is nothing to me
 TOLERANCE_LU = 0.2  # how close to the target the normaliser aims
 OVERSAMPLE = 4
 ROUNDS = 4
-# AAC lets true peaks rise by a few tenths of a dB: limit a little below the ceiling from the start.
-AAC_HEADROOM_DB = 0.3
+# AAC lets true peaks rise (0.5-0.7 dB measured on peaky speech at 128 kb/s): limit this far below the
+# ceiling from the start, so the check through the encoder usually passes at the first try.
+AAC_HEADROOM_DB = 0.7
 
 
 @dataclass(frozen=True)
