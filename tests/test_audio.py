@@ -177,3 +177,31 @@ def test_silence_is_left_alone() -> None:
     silent = np.zeros((2, RATE), dtype=np.float32)
     result = normalise(silent, RATE, -14.0, -1.0)
     assert result.method == "silent" and np.array_equal(result.samples, silent)
+
+
+def test_duck_lowers_the_music_under_the_clips_own_sound(tmp_path: Path) -> None:
+    music = write_wav(tmp_path / "m.wav", np.stack([tone(3.0, 1000, 0.3)] * 2))
+    talk = tone(3.0, 220, 0.3)
+    talk[:RATE] = 0  # the source speaks from 1 s on
+    source = write_wav(tmp_path / "talk.wav", np.stack([talk] * 2))
+    mix = AudioMix(source=AudioSpec(path=source), music=AudioSpec(path=music), duck_source=True, duck_db=10,
+                   loudness_lufs=None, fade_in=0.0, fade_out=0.0)
+    out = render(mix, RATE, 3 * RATE, no_warning).samples[0]
+    before, under = band_level(out[RATE // 4:3 * RATE // 4], RATE, 1000), band_level(out[2 * RATE:], RATE, 1000)
+    assert 20 * np.log10(before / under) >= 10
+    undone = render(replace(mix, duck_source=False), RATE, 3 * RATE, no_warning).samples[0]
+    assert band_level(undone[2 * RATE:], RATE, 1000) == pytest.approx(before, rel=0.05)  # only with --duck
+
+
+def test_with_bed_lays_generated_sound_under_a_planned_mix(tmp_path: Path) -> None:
+    from shortgen.audio.plan import with_bed
+    from shortgen.config import AudioSettings
+
+    bed = AudioBuffer(samples=tone(1.0, 440, 0.2), sample_rate=RATE, info={"prompt": "rain", "seed": 3})
+    mix = with_bed(None, bed, AudioSettings(loudness_lufs=-20))
+    assert mix.bed is bed and mix.loudness_lufs == -20
+    mixed = render(mix, RATE, 2 * RATE, no_warning)  # shorter than the clip: repeated, joins crossfaded
+    assert mixed.report["loudness"]["output"]["integrated_lufs"] == pytest.approx(-20, abs=0.3)
+    assert mixed.report["inputs"][0]["info"] == {"prompt": "rain", "seed": 3}
+    music = AudioMix(music=AudioSpec(path=write_wav(tmp_path / "m.wav", tone(1.0, 330, 0.2))))
+    assert with_bed(music, bed, AudioSettings()).music == music.music
