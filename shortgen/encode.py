@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from shortgen.atomic import atomic_output
 from shortgen.audio.feed import AAC_FRAME, AudioFeed
+from shortgen.audio.mix import sound_after_picture
 from shortgen.config import EncoderSpec
 from shortgen.errors import MediaError
 from shortgen.frames import Clip
@@ -128,10 +129,9 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
     with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
         video = _add_video_stream(container, clip, spec)
         audio = _add_audio_stream(container, spec)
-        feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration, warn=progress.warn,
-                         aac_bitrate=spec.audio_bitrate_kbps * 1000)
-        if feed.report:
-            clip.facts["audio"] = feed.report  # reaches the result and the sidecar, as stage facts do
+        # Sound that only exists once the picture does (a backend's, generated with the frames) is mixed
+        # after the last frame; the muxer then writes the video ahead of it (bounded by its interleave delta).
+        feed = None if sound_after_picture(clip.audio) else _feed(clip, spec, progress)
         track = SubtitleTrack(container, subtitles) if subtitles else None
         reformatter = VideoReformatter()
         count = 0
@@ -141,18 +141,27 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
             _check_frame(frame, clip)
             container.mux(video.encode(to_video_frame(frame, count, clip.fps, reformatter)))
             count += 1
-            for audio_frame in feed.frames_until(count / clip.fps):
+            for audio_frame in feed.frames_until(count / clip.fps) if feed is not None else ():
                 container.mux(audio.encode(audio_frame))
             if track is not None:
                 container.mux(list(track.packets_until(count / clip.fps)))
             progress.advance("encode")
         if count != clip.num_frames:
             raise MediaError(f"the stream ended after {count} of {clip.num_frames} frames")
+        feed = feed or _feed(clip, spec, progress)
         for audio_frame in feed.frames_until(clip.duration):
             container.mux(audio.encode(audio_frame))
         container.mux(video.encode(None))
         container.mux(audio.encode(None))
     return count
+
+
+def _feed(clip: Clip, spec: EncoderSpec, progress: Progress) -> AudioFeed:
+    feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration, warn=progress.warn,
+                     aac_bitrate=spec.audio_bitrate_kbps * 1000)
+    if feed.report:
+        clip.facts["audio"] = feed.report  # reaches the result and the sidecar, as stage facts do
+    return feed
 
 
 def _check_frame(frame: Any, clip: Clip) -> None:

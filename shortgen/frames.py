@@ -37,8 +37,10 @@ class AudioSpec:
 @dataclass(frozen=True)
 class AudioBuffer:
     """Sound already in memory, e.g. generated for the clip: float samples shaped ``(channels, n)`` (or
-    ``(n,)`` for mono) at ``sample_rate``; resampled to the encoder's rate when mixed. ``info`` (prompt,
-    model, seed...) is recorded in the sidecar. ``start``/``loop_crossfade``/``volume`` as for :class:`AudioSpec`."""
+    ``(n,)`` for mono) at ``sample_rate``; resampled to the encoder's rate when mixed. ``samples`` may also be
+    a callable returning them: called after the last video frame, for sound made along with the frames (the
+    encoder then writes the sound after the picture). ``info`` (prompt, model, seed...) is recorded in the
+    sidecar. ``start``/``loop_crossfade``/``volume`` as for :class:`AudioSpec`."""
 
     samples: Any
     sample_rate: int

@@ -205,3 +205,36 @@ def test_with_bed_lays_generated_sound_under_a_planned_mix(tmp_path: Path) -> No
     assert mixed.report["inputs"][0]["info"] == {"prompt": "rain", "seed": 3}
     music = AudioMix(music=AudioSpec(path=write_wav(tmp_path / "m.wav", tone(1.0, 330, 0.2))))
     assert with_bed(music, bed, AudioSettings()).music == music.music
+
+
+def test_sound_made_with_the_frames_is_mixed_after_the_last_frame(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from shortgen.config import EncoderSpec
+    from shortgen.encode import encode_clip
+    from shortgen.frames import Clip
+    from tests.audio_helpers import decode_audio
+    from tests.helpers import moving_square_frames, top_level_boxes
+
+    made: list[int] = []
+
+    def frames():  # a backend making picture and sound together
+        for frame in moving_square_frames(20, 96, 160):
+            made.append(1)
+            yield frame
+
+    def sound() -> np.ndarray:
+        assert len(made) == 20, "asked for the sound before the picture was complete"
+        return np.stack([tone(2.0, 440, 0.1)] * 2)
+
+    clip = Clip(96, 160, Fraction(10), 20, frames(),
+                audio=AudioMix(source=AudioBuffer(samples=sound, sample_rate=RATE, label="the model's sound")))
+    out = tmp_path / "late.mp4"
+    encode_clip(clip, out, EncoderSpec(preset="ultrafast"))
+    with av.open(str(out)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert abs(float(video.duration * video.time_base) - float(audio.duration * audio.time_base)) <= 0.1
+    assert band_level(decode_audio(out)[0, RATE // 2:RATE], RATE, 440) > 0.1
+    boxes = top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat")
+    assert clip.facts["audio"]["loudness"]["output"]["integrated_lufs"] == pytest.approx(-14, abs=0.3)

@@ -83,6 +83,13 @@ def _render_mix(mix: AudioMix, rate: int, count: int, warn: Warn, aac_bitrate: i
     return Mixed(np.ascontiguousarray(total, dtype=np.float32), report)
 
 
+def sound_after_picture(audio: AudioSpec | AudioMix | None) -> bool:
+    """Whether a track of ``audio`` is an :class:`AudioBuffer` whose samples are a callable: sound that is
+    complete only once the video has been generated, so the encoder mixes it after the last frame."""
+    tracks = audio.tracks().values() if isinstance(audio, AudioMix) else [audio]
+    return any(isinstance(track, AudioBuffer) and callable(track.samples) for track in tracks)
+
+
 # ------------------------------------------------------------------------------------------------ tracks
 
 
@@ -174,7 +181,7 @@ def buffer_at_rate(track: AudioBuffer, rate: int) -> np.ndarray:
 
     from shortgen.audio.graph import run_graph
 
-    samples = np.asarray(track.samples, dtype=np.float32)
+    samples = np.asarray(track.samples() if callable(track.samples) else track.samples, dtype=np.float32)
     samples = samples[None, :] if samples.ndim == 1 else samples
     if samples.shape[0] == 1:
         samples = np.repeat(samples, CHANNELS, axis=0)
@@ -298,4 +305,4 @@ def _fit(samples: np.ndarray, count: int) -> np.ndarray:
 
 
 __all__ = ["Mixed", "apply_fades", "buffer_at_rate", "close_loop", "duck", "equal_power", "render", "repeat",
-           "speech_level_db"]
+           "sound_after_picture", "speech_level_db"]
