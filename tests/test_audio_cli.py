@@ -91,8 +91,13 @@ def test_a_damaged_audio_packet_in_the_source_edits_with_one_warning(tmp_path: P
     sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["result"]["info"]["audio"]["inputs"][0]["damage"]["damaged_packets"] == 1
 
+    inspected = runner.invoke(app, ["inspect", str(damaged), "--json", "--no-seam"])
+    assert inspected.exit_code == 0 and len(warnings_of(inspected)) == 1
+    assert json.loads(inspected.stdout)["loudness_lufs"] is not None
+
     result, quiet = edit(tmp_path, damaged, "--audio", "none", "--overwrite")
-    assert result.exit_code == 0, result.stderr and warnings_of(result) == []
+    assert result.exit_code == 0, result.stderr
+    assert warnings_of(result) == []  # the damaged track is never read
     assert_full_length(quiet)
     assert np.abs(decode_audio(quiet)).max() < 1e-4  # a silent AAC track stays
 
