@@ -229,3 +229,11 @@ def test_make_lays_music_under_a_generated_looping_clip(tiny_model_dir: Path, tm
 def test_make_dry_run_checks_the_sound_files(tmp_path: Path) -> None:
     result = runner.invoke(app, ["make", "waves", "--dry-run", "--music", str(tmp_path / "nope.mp3")])
     assert result.exit_code == 2 and "--music file" in result.stderr and "does not exist" in result.stderr
+
+
+def test_a_job_files_sound_paths_resolve_against_its_folder_and_none_stays_none(tmp_path: Path) -> None:
+    from shortgen.batch import _absolute_inputs
+    from shortgen.config import MakeOptions
+
+    options = _absolute_inputs(MakeOptions(audio="none", music="bed.wav", voice="/abs/voice.wav"), tmp_path)
+    assert (options.audio, options.music, options.voice) == ("none", str(tmp_path / "bed.wav"), "/abs/voice.wav")
