@@ -151,6 +151,25 @@ class LoopSpec(Strict):
     seam_threshold: Positive = 1.5
 
 
+# --- sound (shortgen.audio): the preset's `audio:` section ---------------------------------------------------
+Lufs = Annotated[float, Meta(ge=-40, le=-5)]
+Decibels = Annotated[float, Meta(ge=-60, le=20)]
+Fade = Annotated[float, Meta(ge=0, le=10)]
+
+
+class AudioSettings(Strict):
+    """How the clip's sound is mixed: loudness target, music level, ducking and fades (see shortgen.audio)."""
+
+    normalize: bool = True  # bring the final mix to loudness_lufs (false: leave its level as it is)
+    loudness_lufs: Lufs = -14.0  # integrated loudness of the final mix (the platforms play at about -14)
+    true_peak_db: Annotated[float, Meta(ge=-9, le=0)] = -1.0  # true-peak ceiling, dBTP, after AAC
+    music_volume_db: Decibels = -12.0  # gain on the music file as decoded, before mixing and normalising
+    duck_db: Annotated[float, Meta(ge=0, le=40)] = 12.0  # how far music drops under a voice (0: no ducking)
+    fade_in_seconds: Fade = 0.5  # music fades (not when the clip loops: its music loops seamlessly instead)
+    fade_out_seconds: Fade = 1.5
+# --- end sound ----------------------------------------------------------------------------------------------
+
+
 class Preset(Strict):
     name: str
     description: str = ""
@@ -161,6 +180,7 @@ class Preset(Strict):
     safe_zone: SafeZone = SafeZone()
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
+    audio: AudioSettings = AudioSettings()  # sound (shortgen.audio)
 
     def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
@@ -377,7 +397,13 @@ class MakeOptions(Strict):
     caption_box_color: Colour | None = None
     caption_box_opacity: Opacity | None = None
     subtitles: SubtitleMode | None = None
-    audio: str | None = None
+    audio: str | None = None  # a sound file replacing the clip's own sound, or "none" to drop it
+    # --- sound (shortgen.audio) ---
+    music: str | None = None
+    music_volume: Decibels | None = None
+    voice: str | None = None
+    duck: bool | None = None
+    # --- end sound ---
     crf: Crf | None = None
     # output
     output: str | None = None
@@ -411,6 +437,7 @@ class MakeOptions(Strict):
                          "outline_width": self.caption_outline_width, "box_color": self.caption_box_color,
                          "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
+            "audio": {"music_volume_db": self.music_volume},  # sound (shortgen.audio)
         }
 
 

@@ -16,9 +16,8 @@ from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
 from shortgen.errors import MediaError, UsageError
-from shortgen.frames import AudioSpec, Clip, as_fraction
+from shortgen.frames import AudioMix, AudioSpec, Clip, as_fraction
 from shortgen.outputs import check_clip_outputs, writes_srt
-from shortgen.paths import check_input_file
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.stages import Stage, build_stage, run_stages
@@ -205,7 +204,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     if options.image:
         image = load_image(Path(options.image), gen.width, gen.height)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
-    audio = _audio_spec(options)
+    audio = _audio_spec(options, preset)
     timings = Timings()
     started = time.perf_counter()
     if backend is None:
@@ -230,12 +229,11 @@ def _encode_prompts_and_free_text_encoder(backend: GeneratorBackend, plan: MakeP
     release()
 
 
-def _audio_spec(options: MakeOptions) -> AudioSpec | None:
-    if not options.audio:
-        return None
-    path = Path(options.audio)
-    check_input_file(path, "audio file", "check the --audio path")
-    return AudioSpec(path=path)
+def _audio_spec(options: MakeOptions, preset: Preset, own: AudioSpec | None = None) -> AudioMix | None:
+    """The clip's sound (see :mod:`shortgen.audio.plan`); every sound file is checked here, before any work."""
+    from shortgen.audio.plan import clip_audio
+
+    return clip_audio(options, preset.audio, own)
 
 
 def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: bool) -> None:
@@ -246,7 +244,7 @@ def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: 
 
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
-                    progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool) -> Clip:
+                    progress: Progress, timings: Timings, audio: AudioMix | None, overlap: bool) -> Clip:
     from shortgen.chain import stream_segments, stream_segments_ahead
     from shortgen.frames import prefetch
 
@@ -351,7 +349,7 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     clip = open_video(source, constant_fps=as_fraction(options.fps or preset.output.fps))
     if options.fps and as_fraction(options.fps) != clip.fps:
         raise UsageError(f"{source} is {float(clip.fps):g} fps; changing the frame rate is not supported")
-    audio = _audio_spec(options) or clip.audio
+    audio = _audio_spec(options, preset, clip.audio if isinstance(clip.audio, AudioSpec) else None)
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
     return _finish(clip, stages, output, preset, overwrite, progress, timings, write_sidecar, write_meta,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 JOB_KEY_VERSION = 1
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
-INPUT_FILE_FIELDS = ("image", "captions", "audio", "font")
+INPUT_FILE_FIELDS = ("image", "captions", "audio", "font", "music", "voice")
 
 
 def job_key(options: MakeOptions, plan: MakePlan) -> str:

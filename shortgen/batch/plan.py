@@ -181,7 +181,7 @@ def _absolute_inputs(options: MakeOptions, base: Path) -> MakeOptions:
     update: dict[str, str] = {}
     for name in INPUT_FILE_FIELDS:
         value = getattr(options, name)
-        if value and not Path(value).expanduser().is_absolute():
+        if value and not Path(value).expanduser().is_absolute() and not (name == "audio" and value == "none"):
             candidate = base / Path(value).expanduser()
             if name != "font" or candidate.is_file():
                 update[name] = str(candidate)

@@ -116,8 +116,24 @@ Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--su
 Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SECONDS",
                                                help="Write the frame at SECONDS as an image (-o frame.png) "
                                                     "instead of encoding.", rich_help_panel=OUT)]
-Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
-                                            rich_help_panel=POST)]
+# --- sound (shortgen.audio) ---
+SOUND = "Sound"
+Audio = Annotated[Path | None, typer.Option("--audio", metavar="FILE|none",
+                                            help="Replace the clip's own sound with FILE as it is (in sync, "
+                                                 "looping with the clip); 'none' drops it.", rich_help_panel=SOUND)]
+Music = Annotated[Path | None, typer.Option("--music", metavar="FILE",
+                                            help="Music under the clip: trimmed or looped, faded, ducked under a "
+                                                 "voice.", rich_help_panel=SOUND)]
+MusicVolume = Annotated[float | None, typer.Option("--music-volume", metavar="DB", min=-60.0, max=20.0,
+                                                   help="Gain on the music in dB before mixing (preset default, "
+                                                        "-12).", rich_help_panel=SOUND)]
+Voice = Annotated[Path | None, typer.Option("--voice", metavar="FILE",
+                                            help="A voice-over on top, from the start; the music ducks under it.",
+                                            rich_help_panel=SOUND)]
+Duck = Annotated[bool | None, typer.Option("--duck/--no-duck",
+                                           help="Duck the music under the clip's own sound too (speech).",
+                                           rich_help_panel=SOUND)]
+# --- end sound ---
 
 
 # Command parameters whose names differ from the MakeOptions field they set.
