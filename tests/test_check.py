@@ -215,6 +215,7 @@ def test_edit_warns_on_a_duration_outside_the_range_and_strict_writes_nothing(fo
     assert sidecar["result"]["check"]["ok"] is False and sidecar["result"]["check"]["failed"] == ["duration"]
     assert sidecar["result"]["credentials"] == {"signed": False}
     out.unlink()
+    out.with_suffix(".json").unlink()
     strict = runner.invoke(app, ["edit", str(source), "--preset", str(preset), "-o", str(out), "--strict"])
     assert strict.exit_code == 1 and not out.exists()
     assert "fails the pub preset's platform check: duration: 0.6 s (limit: 1-30 s)" in strict.stderr

@@ -1,23 +1,20 @@
 """The last steps of ``make`` / ``edit`` / ``batch``: check what was encoded, then sign it, before the rename.
 
-The encoder writes into a hidden temp file; :func:`encode_published` checks that file against the preset's
-platform rules (a failure is a warning, or with ``strict`` an error that leaves no output), signs it when
-asked, and only then renames it to the output path.
+The encoder writes into a hidden temp file; :func:`publish_file` checks that file against the preset's
+platform rules (a failure is a warning, or with ``strict`` an error that leaves no output), and signs it when
+asked; the pipeline renames it into place afterwards, with its sidecar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.atomic import atomic_output, partial_path
 from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
     from shortgen.config import MakeOptions, Preset
-    from shortgen.encode import EncodeResult
     from shortgen.pipeline import MakePlan
     from shortgen.progress import Progress
     from shortgen.publish.credentials import SigningKey
@@ -68,26 +65,22 @@ def edit_publish(options: MakeOptions, source: Path, output: Path, progress: Pro
     return replace(publish_settings(options), provenance=Provenance("edited", output.name, source=source))
 
 
-def encode_published(encode: Callable[[Path], EncodeResult], output: Path, *, overwrite: bool, preset: Preset,
-                     publish: Publish, progress: Progress) -> tuple[EncodeResult, dict[str, Any], dict[str, Any]]:
-    """``encode(tmp)``, check, sign; then rename to ``output``. Returns the result, the check report and
-    what signing did (``{"signed": False}`` when not asked)."""
+def publish_file(staged: Path, output: Path, *, preset: Preset, publish: Publish,
+                 progress: Progress) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the encoded ``staged`` temp file of ``output``, then sign it when asked, before it is renamed into
+    place. Returns the check report and what signing did (``{"signed": False}`` when not asked)."""
     from shortgen.publish.check import check_file
     from shortgen.publish.sign import sign_in_place
 
-    with atomic_output(output, overwrite=overwrite) as tmp:
-        encoded = encode(tmp)
-        report = check_file(tmp, preset)
-        report.path = str(output)
-        if not report.ok:
-            failure = f"{output.name} fails the {preset.name} preset's platform check: " \
-                      f"{report.summary().removeprefix('fail: ')}"
-            if publish.strict:
-                raise ShortgenError(failure, "no file was written; see 'shortgen check', or drop --strict")
-            progress.warn(failure)
-        signed: dict[str, Any] = {"signed": False}
-        if publish.signing is not None and publish.provenance is not None:
-            # the signed copy is another temp file of ``output`` (so batch's stale-file sweep knows whose it is)
-            signed = sign_in_place(tmp, publish.signing, publish.provenance, scratch=partial_path(output))
-        size = tmp.stat().st_size
-    return replace(encoded, path=output, size_bytes=size), report.to_dict(), signed
+    report = check_file(staged, preset)
+    report.path = str(output)
+    if not report.ok:
+        failure = f"{output.name} fails the {preset.name} preset's platform check: " \
+                  f"{report.summary().removeprefix('fail: ')}"
+        if publish.strict:
+            raise ShortgenError(failure, "no file was written; see 'shortgen check', or drop --strict")
+        progress.warn(failure)
+    signed: dict[str, Any] = {"signed": False}
+    if publish.signing is not None and publish.provenance is not None:
+        signed = sign_in_place(staged, publish.signing, publish.provenance)  # its temp: another temp of output
+    return report.to_dict(), signed
