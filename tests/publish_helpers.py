@@ -70,7 +70,7 @@ def craft(path: Path, *, seconds: float = 2.0, fps: float = FPS, size: tuple[int
           codec: str = "libx264", pix_fmt: str = "yuv420p", x264: str = "keyint=30:min-keyint=30:scenecut=0",
           options: dict[str, str] | None = None, mux: dict[str, str] | None = None, fmt: str = "mp4",
           audio: tuple[str, int, str] | None = ("aac", 48000, "stereo"), colour: bool = True,
-          frames: Any = None, times: list[float] | None = None) -> Path:
+          frames: Any = None, times: list[float] | None = None, tone: float = 0.0) -> Path:
     """A file written with PyAV directly (not shortgen's encoder), valid under :func:`publish_preset` unless an
     argument says otherwise. ``times``: frame times in seconds (variable rate)."""
     width, height = size
@@ -100,11 +100,12 @@ def craft(path: Path, *, seconds: float = 2.0, fps: float = FPS, size: tuple[int
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
         if audio_stream is not None:
-            _write_silence(container, audio_stream, audio[1], count / fps)
+            _write_silence(container, audio_stream, audio[1], count / fps, tone)
     return path
 
 
-def _write_silence(container: Any, stream: Any, rate: int, seconds: float) -> None:
+def _write_silence(container: Any, stream: Any, rate: int, seconds: float, tone: float = 0.0) -> None:
+    """Silence, or with ``tone`` a 440 Hz sine of that amplitude (planar float formats)."""
     channels = stream.layout.nb_channels
     step = stream.codec_context.frame_size or 1024
     total = round(rate * seconds)
@@ -112,6 +113,9 @@ def _write_silence(container: Any, stream: Any, rate: int, seconds: float) -> No
     for start in range(0, total, step):
         samples = np.zeros((channels if fmt.endswith("p") else 1, step * (1 if fmt.endswith("p") else channels)),
                            dtype=np.float32 if "flt" in fmt else np.int16)
+        if tone and fmt == "fltp":
+            t = (start + np.arange(step)) / rate
+            samples[:] = (tone * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
         frame = av.AudioFrame.from_ndarray(samples, format=fmt, layout=stream.layout.name)
         frame.sample_rate, frame.pts = rate, start
         container.mux(stream.encode(frame))

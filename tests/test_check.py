@@ -48,7 +48,7 @@ def test_a_file_that_meets_every_rule_passes_all_of_them(folder: Path, preset: P
     assert {r.rule for r in report.rules} == {
         "container", "moov_first", "edit_list", "video_codec", "profile", "pix_fmt", "size", "frame_rate",
         "duration", "bitrate_average", "bitrate_peak", "file_size", "keyframe_interval", "closed_gop",
-        "audio_codec", "audio_sample_rate", "audio_channels", "colour"}
+        "audio_codec", "audio_sample_rate", "audio_channels", "colour", "loudness"}
 
 
 OPEN_GOP = "keyint=15:min-keyint=15:scenecut=0:open-gop=1:bframes=3:b-adapt=0"
@@ -78,6 +78,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str, str]] = [
     ("audio_channels", {"audio": ("aac", 48000, "5.1")}, {}, "fail", "6", "1-2"),
     ("audio", {"audio": None}, {}, "warn", "no audio track", "one AAC track"),
     ("colour", {"colour": False}, {}, "warn", "unspecified", "tv/bt709/bt709/bt709"),
+    ("loudness", {"tone": 0.9, "seconds": 3}, {}, "warn", "LUFS", "-14 ± 1 LUFS"),
+    ("loudness", {"tone": 0.02, "seconds": 3}, {}, "warn", "LUFS", "-14 ± 1 LUFS"),
     ("colour", {"colour": False, "x264": "keyint=30:colorprim=bt2020:transfer=bt709:colormatrix=bt2020nc"}, {},
      "fail", "bt2020", "tv/bt709/bt709/bt709"),
 ]
@@ -259,3 +261,12 @@ def test_edit_fps_converts_a_constant_rate_source(folder: Path, preset: Path) ->
     data = json.loads(result.stdout)
     assert data["fps"] == 24 and data["frames"] == 48
     assert rule(checked(out, preset), "frame_rate").value == 24
+
+
+def test_edit_brings_a_loud_source_to_the_loudness_target(folder: Path, preset: Path) -> None:
+    source = craft(folder / "loud.mp4", seconds=3, tone=0.9)
+    assert rule(checked(source, preset), "loudness").status == "warn"
+    out = folder / "normalised.mp4"
+    result = edit_clip(source, MakeOptions(preset=str(preset)), out, overwrite=True, write_sidecar=False)
+    found = next(r for r in result.check["rules"] if r["rule"] == "loudness")
+    assert found["status"] == "pass" and abs(found["value"] + 14) <= 1, found

@@ -235,15 +235,24 @@ def test_batch_job_files_sign_and_the_report_records_check_and_signature(tmp_pat
     shutil.copy(pki["key"], tmp_path / "key.pem")
     jobs = tmp_path / "jobs.yaml"
     jobs.write_text(yaml.safe_dump({"defaults": {"preset": "pub.yaml", "sign": True, "sign_cert": "chain.pem",
-                                                 "sign_key": "key.pem"}, "jobs": ["a fox", "a cat"]}))
+                                                 "sign_key": "key.pem"}, "jobs": ["a fox"]}))
     result = runner.invoke(app, ["batch", str(jobs), "--out-dir", str(tmp_path / "out"), "--report",
                                  str(tmp_path / "report.json")])
+    assert result.exit_code == 0, result.stderr
+    # the same from the command line, with the material in the environment (as CI secrets give it)
+    monkeypatch.setenv("SHORTGEN_C2PA_CERT", str(pki["chain"]))
+    monkeypatch.setenv("SHORTGEN_C2PA_KEY", str(pki["key"]))
+    jobs.write_text(yaml.safe_dump({"defaults": {"preset": "pub.yaml"}, "jobs": ["a fox", "a cat"]}))
+    result = runner.invoke(app, ["batch", str(jobs), "--out-dir", str(tmp_path / "out"), "--report",
+                                 str(tmp_path / "report.json"), "--sign", "--strict"])
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert [(j["signed"], j["check_ok"], j["check_failed"]) for j in report["jobs"]] == [(True, True, [])] * 2
     for job in report["jobs"]:
         assert manifest_of(Path(job["output"]), pki["root"])[0] == "Trusted"
     # a key that does not match stops the plan: no model is loaded, no clip written
+    monkeypatch.delenv("SHORTGEN_C2PA_CERT")
+    monkeypatch.delenv("SHORTGEN_C2PA_KEY")
     jobs.write_text(yaml.safe_dump({"defaults": {"preset": "pub.yaml", "sign": True, "sign_cert": "chain.pem",
                                                  "sign_key": str(pki["nosig_key"])}, "jobs": ["a dog"]}))
     loaded = len(loader.models)

@@ -97,6 +97,9 @@ def batch(
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
     ray: RayOpt = None, workers: Workers = None, gpus_per_worker: GpusPerWorker = None,
     retries: Retries = DEFAULT_RETRIES,
+    # publish: check and sign every clip
+    strict: o.Strict = None, sign: o.Sign = None, sign_cert: o.SignCert = None, sign_key: o.SignKey = None,
+    sign_prompt: o.SignPrompt = None, tsa: o.Tsa = None,
 ) -> None:
     """Render every job of a job file. Flags given here override the file's jobs and defaults.
 

@@ -2,8 +2,8 @@
 
 Every rule reads :class:`~shortgen.publish.measure.Measurements` (one demux pass, nothing decoded) and the
 preset, and answers pass / warn / fail with the measured value and the limit. Rules are plain functions in
-:data:`RULES`; a new measurement (say, integrated loudness once ``shortgen.audio`` measures it) becomes one
-more function there and one more field in the preset's ``platform`` section.
+:data:`RULES`; a new measurement becomes one more function there (loudness reads the preset's ``audio``
+target and is measured by :mod:`shortgen.audio`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from shortgen.publish.measure import Measurements, measure
 Status = Literal["pass", "warn", "fail"]
 # Timestamps are rounded to the stream's time base; a frame's worth of slack would hide real faults.
 TIME_SLACK = 0.002
+LOUDNESS_TOLERANCE_LU = 1.0  # EBU R128 allows ±1 LU where a programme cannot be measured ahead (live)
 
 
 @dataclass(frozen=True)
@@ -226,8 +227,32 @@ def colour_rule(m: Measurements, preset: Preset) -> Iterable[RuleResult]:
     yield RuleResult("colour", status, tags, "/".join(want.values()), detail)
 
 
+def loudness_rules(m: Measurements, preset: Preset) -> Iterable[RuleResult]:
+    """Integrated loudness and true peak of the first audio track (EBU R128, FFmpeg's ebur128 through
+    shortgen.audio) against the preset's sound target. A warning, not a failure: the platforms turn loud clips
+    down (and quiet ones are simply quiet), they do not refuse them. This rule decodes the audio (~0.5 s for
+    30 s of sound); every other rule only demuxes."""
+    sound = preset.audio
+    if not m.audio or not sound.normalize:
+        return
+    from shortgen.audio.loudness import measure_file
+
+    measured, _ = measure_file(m.path)
+    target = f"{sound.loudness_lufs:g} ± {LOUDNESS_TOLERANCE_LU:g} LUFS"
+    if measured.integrated_lufs is None:
+        yield RuleResult("loudness", "pass", "silent", target, "nothing above EBU R128's absolute gate")
+        return
+    lufs = round(measured.integrated_lufs, 1)
+    yield RuleResult("loudness", _verdict(abs(lufs - sound.loudness_lufs) <= LOUDNESS_TOLERANCE_LU, warn=True),
+                     lufs, target, unit="LUFS")
+    if measured.true_peak_db is not None:
+        peak = round(measured.true_peak_db, 1)
+        yield RuleResult("true_peak", _verdict(peak <= sound.true_peak_db + 0.05, warn=True), peak,
+                         f"<= {sound.true_peak_db:g} dBTP", unit="dBTP")
+
+
 RULES: tuple[Rule, ...] = (container_rules, video_rules, frame_rate_rules, duration_rule, bitrate_rules,
-                           file_size_rule, gop_rules, audio_rules, colour_rule)
+                           file_size_rule, gop_rules, audio_rules, colour_rule, loudness_rules)
 
 
 def check_file(path: Path, preset: Preset) -> CheckReport:
