@@ -23,6 +23,7 @@ DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
 UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
 SubtitleMode = Literal["burn", "soft", "both"]
+FitMode = Literal["crop", "pad", "blur", "track"]  # reframe (issue 11)
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
 StructT = TypeVar("StructT", bound=Struct)
@@ -41,6 +42,7 @@ Opacity = Annotated[float, Meta(ge=0, le=1)]
 SegmentFrames = Annotated[int, Meta(ge=9)]
 NonNegative = Annotated[int, Meta(ge=0)]
 Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+UnitInterval = Annotated[float, Meta(ge=0, le=1)]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -139,6 +141,15 @@ class LoopSpec(Strict):
     seam_threshold: Positive = 1.5
 
 
+class ReframeSpec(Strict):
+    """How footage of another aspect ratio becomes the output frame (see :mod:`shortgen.stages.reframe`)."""
+
+    fit: FitMode = "crop"  # crop keeps the look presets had before fit modes existed
+    pad_color: Colour = "#000000"
+    crop_x: UnitInterval = 0.5  # crop window position: 0 left edge, 1 right edge
+    crop_y: UnitInterval = 0.5  # 0 top edge, 1 bottom edge
+
+
 class Preset(Strict):
     name: str
     description: str = ""
@@ -149,6 +160,7 @@ class Preset(Strict):
     safe_zone: SafeZone = SafeZone()
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
+    reframe: ReframeSpec = ReframeSpec()
 
     def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
@@ -346,6 +358,11 @@ class MakeOptions(Strict):
     subtitles: SubtitleMode | None = None
     audio: str | None = None
     crf: Crf | None = None
+    # reframe (issue 11): how non-9:16 footage and --image stills fill the frame
+    fit: FitMode | None = None
+    pad_color: Colour | None = None
+    crop_x: UnitInterval | None = None
+    crop_y: UnitInterval | None = None
     # output
     output: str | None = None
 
@@ -378,6 +395,7 @@ class MakeOptions(Strict):
                          "outline_width": self.caption_outline_width, "box_color": self.caption_box_color,
                          "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
+            "reframe": {"fit": self.fit, "pad_color": self.pad_color, "crop_x": self.crop_x, "crop_y": self.crop_y},
         }
 
 

@@ -15,6 +15,8 @@ from shortgen.frames import AudioSpec, Clip, as_fraction
 if TYPE_CHECKING:
     import numpy as np
 
+    from shortgen.config import ReframeSpec
+
 
 def quiet_libav() -> None:
     """Keep FFmpeg's own log lines off stderr; failures reach the user as one-line errors instead."""
@@ -56,7 +58,7 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
         width, height = stream.codec_context.width, stream.codec_context.height
         first = next(container.decode(stream), None)
     if not times or first is None:
-        raise MediaError(f"{path} has no frames", "give a non-empty video")
+        raise UsageError(f"{path} has no frames", "give a non-empty video")
     if quarter_turns(first.rotation) % 2:
         width, height = height, width
     audio = AudioSpec(path=path) if has_audio else None
@@ -126,17 +128,25 @@ def _decode_rgb(path: Path, *, with_times: bool = False) -> Iterator[Any]:
             yield (float(frame.time or 0.0), upright) if with_times else upright
 
 
-def load_image(path: Path, width: int, height: int) -> np.ndarray:
-    """Read a still and cover-crop it to ``width``x``height`` RGB (the model's generation size)."""
+def load_image(path: Path, width: int, height: int, fit: ReframeSpec | None = None) -> np.ndarray:
+    """Read a still and place it into ``width``x``height`` RGB (the model's generation size): cover-cropped
+    around its centre, or with ``fit`` (a preset's reframe section: pad, blur, track, a crop position)."""
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not path.is_file():
         raise UsageError(f"image {path} does not exist", "check the --image path")
+    centre_crop = fit is None or (fit.fit == "crop" and fit.crop_x == 0.5 and fit.crop_y == 0.5)
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img).convert("RGB")
-            fitted = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+            if centre_crop:
+                img = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+            rgb = np.asarray(img, dtype=np.uint8)
     except (UnidentifiedImageError, OSError):
         raise UsageError(f"{path} is not an image shortgen can read", "give a PNG, JPEG or WebP file") from None
-    return np.asarray(fitted, dtype=np.uint8)
+    if centre_crop:
+        return rgb
+    from shortgen.stages.reframe import fit_still
+
+    return fit_still(rgb, width, height, fit)

@@ -50,6 +50,7 @@ def batch(
     loop_overlap: o.LoopOverlap = None,
     caption_style: o.CaptionStyle = None, caption_position: o.CaptionPosition = None, font: o.Font = None,
     font_size: o.FontSize = None, subtitles: o.Subtitles = None, crf: o.Crf = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
     """Render every job of a job file. Flags given here override the file's jobs and defaults.
