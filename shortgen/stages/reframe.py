@@ -230,6 +230,7 @@ class ReframeStage:
     crop_y: float = 0.5
     pixel_format: str = "yuv420p"  # or "rgb24" (arrays; for Python callers and checks)
     track: Mapping[str, Any] = field(default_factory=dict)  # TrackSettings fields, for tuning
+    path: list[float] | None = None  # a list given here receives the track window's offset for every frame
     key: str = "reframe"
 
     def __post_init__(self) -> None:
@@ -279,7 +280,7 @@ class ReframeStage:
             from shortgen.stages.track import TrackSettings, track_frames
 
             settings = TrackSettings(fps=float(clip.fps), **self.track)
-            return track_frames(clip, self.width, self.height, interpolation, settings)
+            return track_frames(clip, self.width, self.height, interpolation, settings, self.path)
         build: FrameFn
         if fit == "pad":
             build = pad_frames(*size, parse_color(self.pad_color))

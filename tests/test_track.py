@@ -1,0 +1,138 @@
+"""``--fit track``: the window follows a moving subject, without jitter, jumps only at scene cuts, and holds
+only a bounded look-ahead of frames."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from shortgen.cli.app import app
+from shortgen.errors import UsageError
+from shortgen.frames import Clip
+from shortgen.stages.reframe import ReframeStage
+from shortgen.stages.track import TrackSettings, keyframes
+from tests.helpers import decode_frames, moving_square_frames, small_preset, write_test_video
+
+W, H, FPS = 320, 180, 10
+OUT_W, OUT_H = 180, 320
+SIZE = min(W, H) // 5  # the helper's square
+WINDOW = round(H * OUT_W / OUT_H)  # 101 source pixels wide
+
+
+def square_x(i: int, n: int) -> int:
+    return int((W - SIZE) * i / max(1, n - 1))
+
+
+def run_track(frames: list[np.ndarray], **track: float) -> tuple[list[float], list[np.ndarray], dict]:
+    path: list[float] = []
+    clip = Clip(W, H, Fraction(FPS), len(frames), iter(frames))
+    out = ReframeStage(OUT_W, OUT_H, fit="track", pixel_format="rgb24", path=path, track=track).apply(clip)
+    rendered = list(out.frames)
+    return path, rendered, clip.facts["reframe_track"]
+
+
+def max_accel_px(**track: float) -> float:
+    settings = TrackSettings(fps=FPS, **track)
+    return settings.max_accel * W / FPS ** 2
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_window_keeps_a_moving_subject_in_frame_without_jitter(reverse: bool) -> None:
+    n = 60
+    frames = list(moving_square_frames(n, W, H))
+    xs = [square_x(i, n) for i in range(n)]
+    if reverse:
+        frames, xs = frames[::-1], xs[::-1]
+    path, rendered, facts = run_track(frames)
+    assert len(path) == len(rendered) == n
+    inside = [round(p) <= x and x + SIZE <= round(p) + WINDOW for p, x in zip(path, xs, strict=True)]
+    assert sum(inside) >= 0.95 * n
+    # Independently of the path: the yellow square shows, whole, in the rendered frames.
+    yellow = [((f[..., 0] > 200) & (f[..., 1] > 180) & (f[..., 2] < 110)).sum() for f in rendered]
+    full = (SIZE * OUT_H / H) ** 2
+    assert sum(count > 0.8 * full for count in yellow) >= 0.95 * n
+    assert np.abs(np.diff(path, 2)).max() <= max_accel_px() + 1e-6  # bounded acceleration: no jitter
+    assert facts["cuts"] == [] and facts["detections"]
+
+
+def test_a_still_subject_gets_a_still_window() -> None:
+    frame = next(moving_square_frames(1, W, H))
+    path, _, _ = run_track([frame.copy() for _ in range(30)])
+    assert max(path) - min(path) == 0
+
+
+def shot(n: int, x: int, colours: tuple[int, int, int]) -> list[np.ndarray]:
+    base = np.zeros((H, W, 3), np.uint8)
+    base[:] = colours
+    base[:, :, 0] = np.linspace(colours[0], 255 - colours[0], W, dtype=np.uint8)
+    base[80:80 + SIZE, x:x + SIZE] = (255, 220, 40)
+    return [base.copy() for _ in range(n)]
+
+
+def test_a_hard_cut_makes_one_jump_and_only_there() -> None:
+    frames = shot(20, 20, (30, 40, 50)) + shot(20, W - SIZE - 20, (200, 170, 140))
+    path, _, facts = run_track(frames)
+    assert facts["cuts"] == [20]
+    steps = np.abs(np.diff(path))
+    speed = TrackSettings(fps=FPS).max_speed * W / FPS
+    assert [i + 1 for i in np.flatnonzero(steps > speed + 1e-6)] == [20]
+    assert path[19] <= 20 and path[20] + WINDOW >= W - 20  # each shot's square is in its window
+    for part in (path[:20], path[20:]):
+        assert np.abs(np.diff(part, 2)).max() <= max_accel_px()
+
+
+def test_only_a_bounded_look_ahead_is_held() -> None:
+    pulled = 0
+    lookahead = TrackSettings(fps=FPS).lookahead
+
+    def source() -> Iterator[np.ndarray]:
+        nonlocal pulled
+        for frame in moving_square_frames(80, W, H):
+            pulled += 1
+            yield frame
+
+    clip = Clip(W, H, Fraction(FPS), 80, source())
+    stage = ReframeStage(OUT_W, OUT_H, fit="track", pixel_format="rgb24")
+    for emitted, _ in enumerate(stage.apply(clip).frames, start=1):
+        assert pulled - emitted <= lookahead  # frames held: the look-ahead, whatever the clip's length
+
+
+def test_keyframes_give_the_path_back() -> None:
+    path = [0.0] * 5 + [float(i * i) for i in range(10)] + [81.0] * 5 + [10.0] * 5
+    kept = keyframes(path, [20])
+    frames, values = zip(*kept, strict=True)
+    assert 19 in frames and 20 in frames
+    rebuilt = np.interp(np.arange(len(path)), frames, values)
+    assert np.abs(rebuilt[:20] - path[:20]).max() <= 1.05 and np.abs(rebuilt[20:] - path[20:]).max() <= 1.05
+    assert len(kept) < len(path) / 2
+
+
+def test_track_needs_frames_and_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="needs frames"):
+        ReframeStage(OUT_W, OUT_H, fit="track").apply(Clip(W, H, Fraction(FPS), 0, iter([])))
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(UsageError, match=r"shortgen\[track\]"):
+        ReframeStage(OUT_W, OUT_H, fit="track")
+
+
+def test_edit_fit_track_records_the_path_in_the_sidecar(tmp_path: Path) -> None:
+    write_test_video(tmp_path / "walk.mp4", n=30, width=W, height=H, fps=FPS)
+    small_preset(tmp_path)
+    out = tmp_path / "walk-vertical.mp4"
+    result = CliRunner().invoke(app, ["edit", str(tmp_path / "walk.mp4"), "--preset", str(tmp_path / "tiny.yaml"),
+                                      "--fit", "track", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert len(decode_frames(out)) == 30
+    info = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["result"]["info"]
+    assert info["reframe"]["fit"] == "track"
+    track = info["reframe_track"]
+    assert track["axis"] == "x" and track["window"] == [WINDOW, H]
+    assert track["keyframes"][0][0] == 0 and track["keyframes"][-1][0] == 29
+    assert 2 <= len(track["keyframes"]) < 30
