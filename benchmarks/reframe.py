@@ -1,0 +1,153 @@
+"""Reframe: 16:9 footage (1920x1080, 30 fps) → 1080x1920 with each fit.
+
+1. Per frame, in this process: each fit's frame builder (decoded RGB frame in, yuv420p frame out) against the
+   plain centre crop, median over the same frames.
+2. Whole runs, each in its own process (wall time, peak memory of the tree), over the same H.264 source:
+   ``shortgen edit --fit blur|pad|crop|track`` beside the ffmpeg command line doing the same work with the
+   same encoder settings (x264 veryfast, CRF 20, VBV 10/20 Mbit, 2 s closed GOP): for blur ``split``,
+   ``scale``, ``crop``, ``boxblur``, darken, ``overlay``, both as usually written (blur at full size) and
+   with shortgen's trick (blur at 1/12 size, then scale up); for pad ``scale`` + ``pad``.
+
+``python -m benchmarks reframe`` (set REFRAME_SECONDS / REFRAME_RUNS to change the 5 s / 3 runs).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import machine, measure, print_table
+
+SRC_W, SRC_H, FPS = 1920, 1080, 30
+OUT_W, OUT_H = 1080, 1920
+SECONDS = float(os.environ.get("REFRAME_SECONDS", "5"))
+RUNS = int(os.environ.get("REFRAME_RUNS", "3"))
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high", "-pix_fmt", "yuv420p",
+          "-g", str(2 * FPS), "-keyint_min", str(2 * FPS), "-bf", "2", "-maxrate", "10000k", "-bufsize", "20000k",
+          "-movflags", "+faststart"]
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def write_source(path: Path) -> None:
+    """FFmpeg's moving test pattern: detail everywhere, motion, like real footage for the encoder."""
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size={SRC_W}x{SRC_H}:rate={FPS}:duration={SECONDS}", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p", str(path)], check=True)
+
+
+def ffmpeg_cmd(src: Path, out: Path, graph: str) -> list[str]:
+    return [ffmpeg(), "-v", "error", "-y", "-i", str(src), "-filter_complex", graph, *ENCODE, str(out)]
+
+
+DARKEN = "colorchannelmixer=rr=0.6:gg=0.6:bb=0.6"
+FG = f"scale={OUT_W}:-2:flags=lanczos"
+BLUR_FULL = (f"[0:v]split[a][b];[a]scale={OUT_W}:{OUT_H}:force_original_aspect_ratio=increase:flags=lanczos,"
+             f"crop={OUT_W}:{OUT_H},boxblur=20:3,{DARKEN}[bg];[b]{FG}[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2")
+BLUR_SMALL = (f"[0:v]split[a][b];[a]scale={OUT_W // 12}:{OUT_H // 12}:force_original_aspect_ratio=increase:"
+              f"flags=area,crop={OUT_W // 12}:{OUT_H // 12},boxblur=4:3,{DARKEN},scale={OUT_W}:{OUT_H}:"
+              f"flags=bilinear[bg];[b]{FG}[fg];[bg][fg]overlay=(W-w)/2:(H-h)/2")
+PAD = f"[0:v]{FG},pad={OUT_W}:{OUT_H}:(ow-iw)/2:(oh-ih)/2:color=0x101010"
+CROP = f"[0:v]crop=ih*{OUT_W}/{OUT_H}:ih,scale={OUT_W}:{OUT_H}:flags=lanczos"
+
+
+def shortgen_cmd(src: Path, out: Path, *fit: str) -> list[str]:
+    return [sys.executable, "-m", "shortgen", "edit", str(src), "--preset", "tiktok", "--crf", "20", *fit,
+            "-o", str(out), "--overwrite", "--no-sidecar", "--quiet"]
+
+
+# ------------------------------------------------------------------------------------------ per frame
+
+
+def per_frame(frames: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Median milliseconds per frame of each fit's builder."""
+    from fractions import Fraction
+
+    from shortgen.frames import Clip
+    from shortgen.stages.reframe import ReframeStage
+
+    def cost(**stage: object) -> float:
+        times: list[float] = []
+        clip = Clip(SRC_W, SRC_H, Fraction(FPS), len(frames), iter(frames))
+        stream = iter(ReframeStage(OUT_W, OUT_H, **stage).apply(clip).frames)  # type: ignore[arg-type]
+        while True:
+            started = time.perf_counter()
+            try:
+                next(stream)
+            except StopIteration:
+                break
+            times.append(time.perf_counter() - started)
+        # track emits its first frame after a second of look-ahead: spread that over the frames
+        return 1000 * (sum(times) / len(times) if stage.get("fit") == "track" else statistics.median(times))
+
+    rows: list[tuple[str, Callable[[], float]]] = [
+        ("crop (centre)", lambda: cost(fit="crop")),
+        ("crop --crop-x 0.2", lambda: cost(fit="crop", crop_x=0.2)),
+        ("pad", lambda: cost(fit="pad")),
+        ("blur", lambda: cost(fit="blur")),
+        ("track", lambda: cost(fit="track")),
+    ]
+    return [(name, run()) for name, run in rows]
+
+
+def source_frames(src: Path, count: int) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(src)) as container:
+        frames = []
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == count:
+                break
+    return frames
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        src = folder / "wide.mp4"
+        write_source(src)
+        costs = per_frame(source_frames(src, 60))
+        crop = costs[0][1]
+        print(f"\n## Reframe, per frame: {SRC_W}x{SRC_H} RGB → {OUT_W}x{OUT_H} yuv420p (median of 60 frames)\n"
+              f"{machine()}\n\n| fit | ms per frame | ratio to crop |\n|---|---|---|")
+        for name, ms in costs:
+            print(f"| {name} | {ms:.1f} | {ms / crop:.2f} |")
+        rows = [
+            measure("ffmpeg blur (boxblur at full size)", ffmpeg_cmd(src, folder / "f1.mp4", BLUR_FULL), RUNS),
+            measure("ffmpeg blur (boxblur at 1/12 size)", ffmpeg_cmd(src, folder / "f2.mp4", BLUR_SMALL), RUNS),
+            measure("shortgen edit --fit blur", shortgen_cmd(src, folder / "s1.mp4", "--fit", "blur"), RUNS),
+            measure("ffmpeg pad", ffmpeg_cmd(src, folder / "f3.mp4", PAD), RUNS),
+            measure("shortgen edit --fit pad", shortgen_cmd(src, folder / "s2.mp4", "--fit", "pad", "--pad-color",
+                                                            "#101010"), RUNS),
+            measure("ffmpeg crop", ffmpeg_cmd(src, folder / "f4.mp4", CROP), RUNS),
+            measure("shortgen edit (crop)", shortgen_cmd(src, folder / "s3.mp4"), RUNS),
+            measure("shortgen edit --fit track", shortgen_cmd(src, folder / "s4.mp4", "--fit", "track"), RUNS),
+        ]
+    title = f"Reframe, whole edit: {SECONDS:g} s of {SRC_W}x{SRC_H} @ {FPS} fps → {OUT_W}x{OUT_H} H.264 veryfast CRF 20"
+    print_table(title, rows, baseline="ffmpeg blur (boxblur at 1/12 size)")
+    by_name = {r.name: r.seconds for r in rows}
+    print("\n| comparison | ratio |\n|---|---|")
+    for mine, theirs in (("shortgen edit --fit blur", "ffmpeg blur (boxblur at full size)"),
+                         ("shortgen edit --fit blur", "ffmpeg blur (boxblur at 1/12 size)"),
+                         ("shortgen edit --fit pad", "ffmpeg pad"),
+                         ("shortgen edit (crop)", "ffmpeg crop"),
+                         ("shortgen edit --fit track", "shortgen edit (crop)")):
+        print(f"| {mine} / {theirs} | {by_name[mine] / by_name[theirs]:.2f} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
