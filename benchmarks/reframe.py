@@ -114,6 +114,39 @@ def source_frames(src: Path, count: int) -> list[np.ndarray]:
     return frames
 
 
+SHOTS = ["testsrc2", "mandelbrot", "cellauto", "life=mold=10:ratio=0.3:death_color=#C83232:life_color=#00ff00",
+         "smptehdbars", "rgbtestsrc", "testsrc", "gradients=speed=0.05"]
+
+
+def scene_cuts(folder: Path, seconds_per_shot: float = 2.0) -> tuple[int, list[int], float]:
+    """Shots from FFmpeg's generators (several move) back to back: (true cuts, cuts found, ms per frame)."""
+    import av
+
+    from shortgen.stages.track import Analyzer, TrackSettings
+
+    clips = []
+    for i, source in enumerate(SHOTS):
+        path = folder / f"shot{i}.mp4"
+        size = "640x360"
+        spec = f"{source}:size={size}:rate={FPS}" if "=" in source else f"{source}=size={size}:rate={FPS}"
+        subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", spec, "-t", str(seconds_per_shot),
+                        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
+        clips.append(path)
+    analyzer = Analyzer(True, TrackSettings(fps=FPS, detect_every=10 ** 9))  # cuts only, no detection
+    found, index, spent = [], 0, 0.0
+    for path in clips:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                rgb = frame.to_ndarray(format="rgb24")
+                started = time.perf_counter()
+                _, cut = analyzer.analyse(rgb)
+                spent += time.perf_counter() - started
+                if cut:
+                    found.append(index)
+                index += 1
+    return len(clips) - 1, found, 1000 * spent / max(1, index)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -125,6 +158,12 @@ def main() -> None:
               f"{machine()}\n\n| fit | ms per frame | ratio to crop |\n|---|---|---|")
         for name, ms in costs:
             print(f"| {name} | {ms:.1f} | {ms / crop:.2f} |")
+        true_cuts, found, ms = scene_cuts(folder)
+        shot = round(2.0 * FPS)
+        hits = sum(1 for f in found if f % shot == 0)
+        print(f"\n## Scene cuts (histogram test): {len(SHOTS)} generated shots of 2 s back to back\n\n"
+              f"| true cuts | found | false | missed | ms per frame |\n|---|---|---|---|---|\n"
+              f"| {true_cuts} | {hits} | {len(found) - hits} | {true_cuts - hits} | {ms:.2f} |")
         rows = [
             measure("ffmpeg blur (boxblur at full size)", ffmpeg_cmd(src, folder / "f1.mp4", BLUR_FULL), RUNS),
             measure("ffmpeg blur (boxblur at 1/12 size)", ffmpeg_cmd(src, folder / "f2.mp4", BLUR_SMALL), RUNS),

@@ -136,3 +136,19 @@ def test_edit_fit_track_records_the_path_in_the_sidecar(tmp_path: Path) -> None:
     assert track["axis"] == "x" and track["window"] == [WINDOW, H]
     assert track["keyframes"][0][0] == 0 and track["keyframes"][-1][0] == 29
     assert 2 <= len(track["keyframes"]) < 30
+
+
+def test_an_image_still_with_track_keeps_its_subject(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from shortgen.config import ReframeSpec
+    from shortgen.media import load_image
+
+    wide = tmp_path / "wide.png"
+    Image.fromarray(list(moving_square_frames(10, W, H))[9]).save(wide)  # the square at the right edge
+
+    def yellow(rgb: np.ndarray) -> int:
+        return int(((rgb[..., 0] > 200) & (rgb[..., 1] > 180) & (rgb[..., 2] < 110)).sum())
+
+    assert yellow(load_image(wide, 96, 160)) == 0  # the centre crop misses it
+    assert yellow(load_image(wide, 96, 160, fit=ReframeSpec(fit="track"))) > 0.8 * (SIZE * 160 / H) ** 2
