@@ -2,7 +2,8 @@
 
 1. Per frame, in this process: each fit's frame builder (decoded RGB frame in, yuv420p frame out) against the
    plain centre crop, median over the same frames.
-2. Whole runs, each in its own process (wall time, peak memory of the tree), over the same H.264 source:
+2. Whole runs, each in its own process (wall time, peak memory of the tree), over the same H.264 source,
+   round-robin (one run of each, then again), so load changes on a shared machine hit every row alike:
    ``shortgen edit --fit blur|pad|crop|track`` beside the ffmpeg command line doing the same work with the
    same encoder settings (x264 veryfast, CRF 20, VBV 10/20 Mbit, 2 s closed GOP): for blur ``split``,
    ``scale``, ``crop``, ``boxblur``, darken, ``overlay``, both as usually written (blur at full size) and
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import machine, measure, print_table
+from benchmarks.harness import Measurement, machine, measure_once, print_table
 
 SRC_W, SRC_H, FPS = 1920, 1080, 30
 OUT_W, OUT_H = 1080, 1920
@@ -99,7 +100,11 @@ def per_frame(frames: list[np.ndarray]) -> list[tuple[str, float]]:
         ("blur", lambda: cost(fit="blur")),
         ("track", lambda: cost(fit="track")),
     ]
-    return [(name, run()) for name, run in rows]
+    rounds: dict[str, list[float]] = {name: [] for name, _ in rows}
+    for _ in range(3):  # round-robin, like the whole runs
+        for name, run in rows:
+            rounds[name].append(run())
+    return [(name, statistics.median(values)) for name, values in rounds.items()]
 
 
 def source_frames(src: Path, count: int) -> list[np.ndarray]:
@@ -112,6 +117,17 @@ def source_frames(src: Path, count: int) -> list[np.ndarray]:
             if len(frames) == count:
                 break
     return frames
+
+
+def interleaved(commands: dict[str, list[str]], runs: int) -> list[Measurement]:
+    """Each command ``runs`` times, round-robin, so a change in the machine's load hits every row alike;
+    median wall time and the largest peak memory per command."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            results[name].append(measure_once(cmd))
+    return [Measurement(name, statistics.median(r[0] for r in got), max(r[1] for r in got), runs)
+            for name, got in results.items()]
 
 
 SHOTS = ["testsrc2", "mandelbrot", "cellauto", "life=mold=10:ratio=0.3:death_color=#C83232:life_color=#00ff00",
@@ -154,7 +170,7 @@ def main() -> None:
         write_source(src)
         costs = per_frame(source_frames(src, 60))
         crop = costs[0][1]
-        print(f"\n## Reframe, per frame: {SRC_W}x{SRC_H} RGB → {OUT_W}x{OUT_H} yuv420p (median of 60 frames)\n"
+        print(f"\n## Reframe, per frame: {SRC_W}x{SRC_H} RGB → {OUT_W}x{OUT_H} yuv420p (60 frames, 3 rounds)\n"
               f"{machine()}\n\n| fit | ms per frame | ratio to crop |\n|---|---|---|")
         for name, ms in costs:
             print(f"| {name} | {ms:.1f} | {ms / crop:.2f} |")
@@ -164,17 +180,17 @@ def main() -> None:
         print(f"\n## Scene cuts (histogram test): {len(SHOTS)} generated shots of 2 s back to back\n\n"
               f"| true cuts | found | false | missed | ms per frame |\n|---|---|---|---|---|\n"
               f"| {true_cuts} | {hits} | {len(found) - hits} | {true_cuts - hits} | {ms:.2f} |")
-        rows = [
-            measure("ffmpeg blur (boxblur at full size)", ffmpeg_cmd(src, folder / "f1.mp4", BLUR_FULL), RUNS),
-            measure("ffmpeg blur (boxblur at 1/12 size)", ffmpeg_cmd(src, folder / "f2.mp4", BLUR_SMALL), RUNS),
-            measure("shortgen edit --fit blur", shortgen_cmd(src, folder / "s1.mp4", "--fit", "blur"), RUNS),
-            measure("ffmpeg pad", ffmpeg_cmd(src, folder / "f3.mp4", PAD), RUNS),
-            measure("shortgen edit --fit pad", shortgen_cmd(src, folder / "s2.mp4", "--fit", "pad", "--pad-color",
-                                                            "#101010"), RUNS),
-            measure("ffmpeg crop", ffmpeg_cmd(src, folder / "f4.mp4", CROP), RUNS),
-            measure("shortgen edit (crop)", shortgen_cmd(src, folder / "s3.mp4"), RUNS),
-            measure("shortgen edit --fit track", shortgen_cmd(src, folder / "s4.mp4", "--fit", "track"), RUNS),
-        ]
+        commands = {
+            "ffmpeg blur (boxblur at full size)": ffmpeg_cmd(src, folder / "f1.mp4", BLUR_FULL),
+            "ffmpeg blur (boxblur at 1/12 size)": ffmpeg_cmd(src, folder / "f2.mp4", BLUR_SMALL),
+            "shortgen edit --fit blur": shortgen_cmd(src, folder / "s1.mp4", "--fit", "blur"),
+            "ffmpeg pad": ffmpeg_cmd(src, folder / "f3.mp4", PAD),
+            "shortgen edit --fit pad": shortgen_cmd(src, folder / "s2.mp4", "--fit", "pad", "--pad-color", "#101010"),
+            "ffmpeg crop": ffmpeg_cmd(src, folder / "f4.mp4", CROP),
+            "shortgen edit (crop)": shortgen_cmd(src, folder / "s3.mp4"),
+            "shortgen edit --fit track": shortgen_cmd(src, folder / "s4.mp4", "--fit", "track"),
+        }
+        rows = interleaved(commands, RUNS)
     title = f"Reframe, whole edit: {SECONDS:g} s of {SRC_W}x{SRC_H} @ {FPS} fps → {OUT_W}x{OUT_H} H.264 veryfast CRF 20"
     print_table(title, rows, baseline="ffmpeg blur (boxblur at 1/12 size)")
     by_name = {r.name: r.seconds for r in rows}

@@ -230,7 +230,7 @@ def test_a_vertical_source_is_simply_scaled_whatever_the_fit(fit: str) -> None:
     assert near_aspect(544, 960, 1080, 1920)  # the model's generation size counts as 9:16
 
 
-@pytest.mark.parametrize("fit", ["crop", "pad", "blur"])
+@pytest.mark.parametrize("fit", ["crop", "pad", "blur", "track"])
 def test_captions_stay_in_the_safe_zone_in_every_mode(fit: str) -> None:
     from shortgen.config import SafeZone
 
