@@ -10,7 +10,7 @@ Spec dict (from :func:`resize_spec`)::
 - ``pad``: the whole frame, scaled to fit, centred on a solid colour.
 - ``blur``: the whole frame, scaled to fit, over a heavily blurred, darkened, cover-cropped copy of itself.
   The copy is made from the already scaled frame at 1/12 of the output size, blurred there (three box
-  passes ≈ a Gaussian) and scaled up bilinearly: about 1 ms on top of the scaling itself.
+  passes ≈ a Gaussian) and scaled up bilinearly: a few ms on top of the scaling itself.
 - ``track``: a crop window that follows faces, people or motion (:mod:`shortgen.stages.track`).
 
 A source already within :data:`NEAR_ASPECT` of the output's aspect ratio is simply cover-scaled whatever the
@@ -205,7 +205,7 @@ def blur_frames(src_w: int, src_h: int, width: int, height: int, interpolation: 
         small = _reformat(down, picture, mid_w, mid_h, "AREA", "rgb24", src_colorspace=Colorspace.ITU709).to_ndarray()
         small = small[inner.y:inner.y + inner.h, inner.x:inner.x + inner.w]
         soft = np.clip(box_blur(small, BLUR_RADIUS) * darken + 0.5, 0, 255).astype(np.uint8)
-        canvas = _reformat(up, wrap(soft), width, height, "BILINEAR")
+        canvas = _reformat(up, wrap(soft), width, height, "FAST_BILINEAR")  # after the blur nothing is sharp
         return _paste(canvas, picture, box)
 
     return build
