@@ -152,3 +152,39 @@ def test_an_image_still_with_track_keeps_its_subject(tmp_path: Path) -> None:
 
     assert yellow(load_image(wide, 96, 160)) == 0  # the centre crop misses it
     assert yellow(load_image(wide, 96, 160, fit=ReframeSpec(fit="track"))) > 0.8 * (SIZE * 160 / H) ** 2
+
+
+def drawn_face(size: int) -> np.ndarray:
+    """A schematic face (hair, eyes, brows, nose, mouth) that OpenCV's frontal-face cascade finds at 50-120 px."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    w, h = size, int(size * 1.25)
+    image = Image.new("L", (w, h), 90)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((int(w * 0.05), int(h * 0.05), int(w * 0.95), int(h * 0.98)), fill=200)
+    draw.chord((int(w * 0.05), 0, int(w * 0.95), int(h * 0.5)), 180, 360, fill=50)
+    eyes = int(h * 0.45)
+    for cx in (int(w * 0.32), int(w * 0.68)):
+        draw.ellipse((cx - int(w * 0.11), eyes - int(h * 0.04), cx + int(w * 0.11), eyes + int(h * 0.04)), fill=40)
+        draw.rectangle((cx - int(w * 0.14), eyes - int(h * 0.11), cx + int(w * 0.14), eyes - int(h * 0.08)), fill=70)
+    draw.polygon([(w // 2, eyes), (w // 2 - int(w * 0.08), int(h * 0.66)), (w // 2 + int(w * 0.08), int(h * 0.66))],
+                 fill=170)
+    draw.ellipse((w // 2 - int(w * 0.18), int(h * 0.75), w // 2 + int(w * 0.18), int(h * 0.82)), fill=60)
+    grey = np.asarray(image.filter(ImageFilter.GaussianBlur(2)))
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def test_a_face_wins_over_a_moving_distraction() -> None:
+    """Faces first: a still face on the right holds the window although a bright square moves on the left."""
+    face = drawn_face(80)
+    frames = []
+    for frame in moving_square_frames(40, W // 2, H):  # the square sweeps the left half only
+        wide = np.full((H, W, 3), 120, np.uint8)
+        wide[:, : W // 2] = frame
+        wide[40:40 + face.shape[0], 220:220 + face.shape[1]] = face
+        frames.append(wide)
+    path, _, facts = run_track(frames)
+    assert facts["detections"].get("faces", 0) >= 10
+    centre = 220 + 40
+    assert all(p <= centre - 40 and centre + 40 <= p + WINDOW for p in path)  # the face stays in the window
+    assert max(path) - min(path) < 1  # and the window holds still
