@@ -148,7 +148,7 @@ def scene_cuts(folder: Path, seconds_per_shot: float = 2.0) -> tuple[int, list[i
         subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", spec, "-t", str(seconds_per_shot),
                         "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
         clips.append(path)
-    analyzer = Analyzer(True, TrackSettings(fps=FPS, detect_every=10 ** 9))  # cuts only, no detection
+    analyzer = Analyzer(True, TrackSettings(fps=FPS, detections_per_second=1e-9))  # cuts only, no detection
     found, index, spent = [], 0, 0.0
     for path in clips:
         with av.open(str(path)) as container:
