@@ -147,7 +147,7 @@ class Analyzer:
         if grey.shape[0] < 128 or grey.shape[1] < 64:
             return None
         boxes, weights = self.people.detectMultiScale(grey, winStride=(8, 8), padding=(8, 8), scale=1.1)
-        strong = [b for b, w in zip(boxes, list(weights), strict=True) if float(w) > 0.5]
+        strong = [b for b, w in zip(boxes, np.ravel(weights), strict=True) if float(w) > 0.5]
         return self._largest(strong)
 
     def _motion(self, grey: np.ndarray) -> float | None:
