@@ -24,6 +24,7 @@ DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
 UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
 SubtitleMode = Literal["burn", "soft", "both"]
+FitMode = Literal["crop", "pad", "blur", "track"]  # reframe (issue 11)
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
 StructT = TypeVar("StructT", bound=Struct)
@@ -48,6 +49,7 @@ Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 MAX_GEN_SIDE = 2048
 MAX_GEN_PIXELS = 1920 * 1088
 GenSide = Annotated[int, Meta(ge=32, le=MAX_GEN_SIDE)]
+UnitInterval = Annotated[float, Meta(ge=0, le=1)]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -211,6 +213,13 @@ class AudioSettings(Strict):
     fade_in_seconds: Fade = 0.5  # music fades (not when the clip loops: its music loops seamlessly instead)
     fade_out_seconds: Fade = 1.5
 # --- end sound ----------------------------------------------------------------------------------------------
+class ReframeSpec(Strict):
+    """How footage of another aspect ratio becomes the output frame (see :mod:`shortgen.stages.reframe`)."""
+
+    fit: FitMode = "crop"  # crop keeps the look presets had before fit modes existed
+    pad_color: Colour = "#000000"
+    crop_x: UnitInterval = 0.5  # crop window position: 0 left edge, 1 right edge
+    crop_y: UnitInterval = 0.5  # 0 top edge, 1 bottom edge
 
 
 class Preset(Strict):
@@ -224,6 +233,7 @@ class Preset(Strict):
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
     audio: AudioSettings = AudioSettings()  # sound (shortgen.audio)
+    reframe: ReframeSpec = ReframeSpec()
     platform: PlatformSpec = PlatformSpec()  # publish block: what shortgen check measures against
 
     def __post_init__(self) -> None:
@@ -450,6 +460,11 @@ class MakeOptions(Strict):
     duck: bool | None = None
     # --- end sound ---
     crf: Crf | None = None
+    # reframe (issue 11): how non-9:16 footage and --image stills fill the frame
+    fit: FitMode | None = None
+    pad_color: Colour | None = None
+    crop_x: UnitInterval | None = None
+    crop_y: UnitInterval | None = None
     # output
     output: str | None = None
     # ---- publish block: platform check and Content Credentials (shortgen.publish) ----
@@ -492,6 +507,7 @@ class MakeOptions(Strict):
                          "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
             "audio": {"music_volume_db": self.music_volume},  # sound (shortgen.audio)
+            "reframe": {"fit": self.fit, "pad_color": self.pad_color, "crop_x": self.crop_x, "crop_y": self.crop_y},
         }
 
 

@@ -21,6 +21,7 @@ from shortgen.outputs import check_clip_outputs, writes_srt
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.stages import Stage, build_stage, run_stages
+from shortgen.stages.reframe import resize_spec
 from shortgen.timing import Timings
 
 if TYPE_CHECKING:
@@ -138,8 +139,8 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
     if preset.loop.mode != "none":
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
                       "threshold": preset.loop.seam_threshold, "frames": frames})
-    specs.append({"key": "upscale", "width": preset.output.width, "height": preset.output.height,
-                  "method": options.upscale or "lanczos"})
+    # reframe (issue 11): the upscale stage for the plain centre crop, the reframe stage for other fits
+    specs.append(resize_spec(preset.reframe, preset.output.width, preset.output.height, options.upscale or "lanczos"))
     if options.caption is not None or options.captions:
         specs.append({"key": "captions", "text": options.caption, "file": options.captions,
                       "spec": preset.captions, "safe_zone": preset.safe_zone,
@@ -207,7 +208,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     gen = preset.generation
     first: list[FrameCondition] = []
     if options.image:
-        image = load_image(Path(options.image), gen.width, gen.height)
+        image = load_image(Path(options.image), gen.width, gen.height, fit=preset.reframe)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
     audio = _audio_spec(options, preset)
     timings = Timings()

@@ -94,6 +94,7 @@ def batch(
     loop_overlap: o.LoopOverlap = None,
     caption_style: o.CaptionStyle = None, caption_position: o.CaptionPosition = None, font: o.Font = None,
     font_size: o.FontSize = None, subtitles: o.Subtitles = None, crf: o.Crf = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
     ray: RayOpt = None, workers: Workers = None, gpus_per_worker: GpusPerWorker = None,
     retries: Retries = DEFAULT_RETRIES,

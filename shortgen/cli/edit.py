@@ -29,6 +29,7 @@ def edit(
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
     music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
     # publish: conform, check, sign

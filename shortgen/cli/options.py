@@ -135,6 +135,18 @@ Duck = Annotated[bool | None, typer.Option("--duck/--no-duck",
                                            rich_help_panel=SOUND)]
 # --- end sound ---
 
+# --- reframe (issue 11): how footage of another aspect ratio (and --image stills) fills the 9:16 frame
+REFRAME = "Reframe"
+Fit = Annotated[Literal["crop", "pad", "blur", "track"] | None, typer.Option(
+    "--fit", help="Non-9:16 footage: crop (default), pad, blur (whole frame over a blurred copy), "
+                  "track (a window that follows faces, people, motion).", rich_help_panel=REFRAME)]
+PadColor = Annotated[str | None, typer.Option("--pad-color", metavar="#RRGGBB", help="Band colour for --fit pad.",
+                                              rich_help_panel=REFRAME)]
+CropX = Annotated[float | None, typer.Option("--crop-x", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 left edge to 1 right edge (default 0.5).", rich_help_panel=REFRAME)]
+CropY = Annotated[float | None, typer.Option("--crop-y", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 top to 1 bottom (default 0.5).", rich_help_panel=REFRAME)]
+
 # ---- publish: platform check and Content Credentials ----
 PUB = "Publishing"
 Strict = Annotated[bool | None, typer.Option("--strict/--no-strict",
