@@ -345,6 +345,11 @@ class MakeOptions(Strict):
     caption_box_opacity: Opacity | None = None
     subtitles: SubtitleMode | None = None
     audio: str | None = None
+    # --- generated sound (ltx2 branch): --sound TEXT|auto, --sound-model DIR|ID, --sound-steps N
+    sound: str | None = None
+    sound_model: str | None = None
+    sound_steps: Steps | None = None
+    # --- end generated sound
     crf: Crf | None = None
     # output
     output: str | None = None

@@ -198,6 +198,9 @@ def read_audio(audio: AudioSpec, sample_rate: int, max_samples: int) -> Iterator
     import av
     import numpy as np
 
+    if audio.live is not None:  # generated sound held in memory (shortgen.soundgen)
+        yield from audio.live.read(audio.start, sample_rate, max_samples, audio.volume)
+        return
     skip = round(audio.start * sample_rate)
     produced = 0
     try:

@@ -28,6 +28,9 @@ class AudioSpec:
     # Seconds over which the end is crossfaded into the start when the clip loops (0 = none).
     loop_crossfade: float = 0.0
     volume: float = 1.0
+    # --- generated sound (ltx2 branch): audio held in memory (a shortgen.soundgen.buffer.GeneratedAudio, read
+    # through its ``read(start, rate, max_samples, volume)``); ``path`` then only names it in messages.
+    live: Any = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shortgen.atomic import check_output_path
-from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
+from shortgen.backends import GeneratorBackend, LoadOptions, check_model_folder, get_backend_info, load_backend
 from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
@@ -20,6 +20,7 @@ from shortgen.errors import MediaError, UsageError
 from shortgen.frames import AudioSpec, Clip, as_fraction
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
+from shortgen.soundgen.plan import check_sound_options, sound_plan
 from shortgen.stages import Stage, build_stage, run_stages
 from shortgen.timing import Timings
 
@@ -87,13 +88,26 @@ class MakePlan:
             "speed": {name: getattr(gen, name) for name in SPEED_OPTIONS},
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
+            "sound": sound_plan(self.options, self.prompts),
         }
 
 
 def resolve_preset(options: MakeOptions) -> Preset:
     """The preset with these options applied, every value validated (the options' own too)."""
     checked_options(options)
-    return load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    preset = load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    return _backend_default_model(preset, options)
+
+
+def _backend_default_model(preset: Preset, options: MakeOptions) -> Preset:
+    """``--backend ltx2`` without ``--model``: that backend's default model, not the preset's LTX-Video one."""
+    from shortgen.config import GenerationSpec, replace
+
+    gen = preset.generation
+    if options.model or gen.model != GenerationSpec().model or gen.backend == GenerationSpec().backend:
+        return preset
+    generation = replace(gen, model=get_backend_info(gen.backend).default_model)
+    return replace(preset, generation=generation)
 
 
 def check_duration(duration: float, preset: Preset) -> None:
@@ -123,6 +137,8 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | N
     segments = plan_segments(frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
                              overlap=gen.overlap_frames, prompts=prompts, width=gen.width,
                              height=gen.height, fps=preset.output.fps)
+    check_model_folder(gen.backend, gen.model)
+    check_sound_options(options, prompts, gen.backend)
     output = Path(options.output) if options.output else default_output(prompts)
     seed = options.seed if options.seed is not None else DEFAULT_SEED
     return MakePlan(options, preset, prompts, duration, seed, segments, output)
@@ -206,12 +222,13 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
     audio = _audio_spec(options)
     timings = Timings()
+    audio, sound = _sound_bed(plan, audio, progress, timings)  # before the video model loads: never both in memory
     started = time.perf_counter()
     if backend is None:
         backend = load_generator(preset, options, progress)
         _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
-    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
+    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap, sound)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
 
@@ -238,8 +255,60 @@ def _audio_spec(options: MakeOptions) -> AudioSpec | None:
     return AudioSpec(path=path)
 
 
+# --- generated sound (ltx2 branch) ---------------------------------------------------------------------------
+def _sound_bed(plan: MakePlan, audio: AudioSpec | None, progress: Progress,
+               timings: Timings) -> tuple[AudioSpec | None, dict[str, Any] | None]:
+    """``--sound``: the whole bed made by the text-to-audio model (then freed), as the clip's audio."""
+    from shortgen.soundgen.plan import generated_audio_spec, sound_request
+
+    request = sound_request(plan.options, plan.prompts, plan.segments.total_frames / plan.segments.fps, plan.seed)
+    if request is None:
+        return audio, None
+    from shortgen.soundgen.stable_audio import generate_sound
+
+    started = time.perf_counter()
+    gen = plan.preset.generation
+    track, facts = generate_sound(request, device=gen.device, dtype=gen.dtype, progress=progress)
+    timings.add("sound", time.perf_counter() - started)
+    return generated_audio_spec(track), facts
+
+
+def _backend_sound(plan: MakePlan, backend: GeneratorBackend, audio: AudioSpec | None,
+                   progress: Progress) -> tuple[Any, Any, AudioSpec | None, dict[str, Any] | None]:
+    """For a backend that makes sound with the picture: the track its segments' sound is joined into, the
+    joiner, the clip's audio and the sidecar facts. (None, None, audio, None) for a video-only backend."""
+    from shortgen.backends.base import sound_backend
+
+    sounding = sound_backend(backend)
+    if sounding is None:
+        return None, None, audio, None
+    if audio is not None:
+        progress.warn(f"--audio replaces the sound the {backend.name} backend makes")
+        return None, None, audio, None
+    from shortgen.chain import AudioStitcher
+    from shortgen.soundgen.buffer import GeneratedAudio
+    from shortgen.soundgen.plan import generated_audio_spec
+
+    track = GeneratedAudio(sounding.audio_sample_rate, description=f"the {backend.name} model's sound")
+    stitcher = AudioStitcher(plan.segments, sounding.audio_sample_rate, track.append)
+    facts = {"source": f"{backend.name} backend", "sample_rate": sounding.audio_sample_rate, "seed": plan.seed,
+             "segment_spans": stitcher.spans}
+    return track, stitcher, generated_audio_spec(track), facts
+
+
+def _finishing(frames: Any, track: Any) -> Any:
+    """``frames``, then mark ``track`` complete, also when generation fails (a reader waiting for sound the
+    failed model will never make stops waiting)."""
+    try:
+        yield from frames
+    finally:
+        track.finish()
+# --- end generated sound
+
+
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
-                    progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool) -> Clip:
+                    progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool,
+                    sound: dict[str, Any] | None = None) -> Clip:
     from shortgen.chain import stream_segments, stream_segments_ahead
     from shortgen.frames import prefetch
 
@@ -248,11 +317,18 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
                                   guidance_scale=gen.guidance_scale, seed=plan.seed)
     requests = segment_requests(plan.segments, settings)
     count = len(plan.segments.segments)
+    track, stitcher, audio, backend_sound = _backend_sound(plan, backend, audio, progress)
+    sound = sound or backend_sound
 
     def generate(request: Any) -> Any:
         key = _start_segment_bar(progress, request, count)
         started = time.perf_counter()
-        frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
+        if stitcher is not None:
+            made = backend.generate_with_audio(request, on_step=lambda step, total: progress.advance(key))
+            stitcher.add(request.index, made.audio)
+            frames = made.frames
+        else:
+            frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
         timings.add("model", time.perf_counter() - started)
         progress.advance(key)
         progress.finish(key)
@@ -264,16 +340,22 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn)
-    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead else None
+    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead and not stitcher else None
+    if gen.decode_ahead and stitcher is not None:
+        progress.warn(f"--decode-ahead is off: the {backend.name} backend decodes picture and sound in one call")
     if split is not None:
         frames = stream_segments_ahead(plan.segments, requests, split, first_conditions=first, **loop_options)
     else:
         frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
-    if overlap:
+    if track is not None:
+        frames = _finishing(frames, track)
+    # Sound joined from segments is read by the encoder while the model makes the next segment: the model must
+    # run on its own thread then, or the encoder would wait for sound that only the next segment brings.
+    if overlap or track is not None:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
-                timings.timed("generate", frames), audio=audio)
+                timings.timed("generate", frames), audio=audio, info={"sound": sound} if sound else {})
 
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:

@@ -33,6 +33,7 @@ def make(
     caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    sound: o.Sound = None, sound_model: o.SoundModel = None, sound_steps: o.SoundSteps = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:

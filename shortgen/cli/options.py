@@ -119,6 +119,18 @@ Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SE
 Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
                                             rich_help_panel=POST)]
 
+# --- generated sound (ltx2 branch)
+Sound = Annotated[str | None, typer.Option("--sound", metavar="TEXT|auto",
+                                           help='Generate a sound bed: a description, or "auto" for the prompt.',
+                                           rich_help_panel=POST)]
+SoundModel = Annotated[str | None, typer.Option("--sound-model", metavar="DIR|ID",
+                                                help="Text-to-audio model (default stabilityai/stable-audio-open-1.0).",
+                                                rich_help_panel=POST)]
+SoundSteps = Annotated[int | None, typer.Option("--sound-steps", min=1, max=500,
+                                                help="Denoising steps for --sound (default: the model's).",
+                                                rich_help_panel=POST)]
+# --- end generated sound
+
 
 # Command parameters whose names differ from the MakeOptions field they set.
 FIELD_OF_PARAMETER = {"guidance": "guidance_scale", "compile_model": "compile"}
