@@ -8,6 +8,7 @@ tiny one from ``shortgen models tiny-sound DIR``) or a Hub id, from the local ca
 from __future__ import annotations
 
 import gc
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def load_sound_pipeline(model: str, device: str, dtype: str, progress: Progress)
     from diffusers import StableAudioPipeline
 
     try:
-        with quiet_hf_libraries():
+        with quiet_hf_libraries(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # Oobleck still uses torch's deprecated weight_norm
             pipe = StableAudioPipeline.from_pretrained(str(local) if local.is_dir() else model, dtype=torch_dtype,
                                                        local_files_only=not local.is_dir() and _offline())
     except OSError as err:
@@ -93,7 +95,9 @@ def _window_audio(pipe: Any, request: SoundRequest, window: Window, rate: int, s
     generator = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(window.seed)
     # int(end * rate) inside the pipeline: ask for a hair more and cut to the window's exact sample count.
     seconds = (window.length + 0.5) / rate
-    with torch.inference_mode(), quiet_hf_libraries():
+    with torch.inference_mode(), quiet_hf_libraries(), warnings.catch_warnings():
+        # torchsde's Brownian interval warns about float rounding of the schedule's end points on every step.
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchsde")
         audio = pipe(request.prompt, negative_prompt=request.negative_prompt or None, audio_end_in_s=seconds,
                      num_inference_steps=steps, guidance_scale=request.guidance_scale, generator=generator,
                      callback=lambda step, t, latents: progress.advance("sound"), callback_steps=1).audios
