@@ -3,6 +3,7 @@ bed of the clip's length, in windows joined without clicks."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -42,7 +43,7 @@ def test_windows_cover_the_track_exactly_with_the_crossfade_between_neighbours(t
     windows = plan_windows(total, window=1000, crossfade=200, seed=7)
     assert windows[0].start == 0 and windows[0].overlap == 0
     assert windows[-1].start + windows[-1].length == total
-    for before, after in zip(windows, windows[1:]):
+    for before, after in itertools.pairwise(windows):
         assert after.overlap == 200 and after.start == before.start + before.length - 200
     assert all(w.length <= 1000 for w in windows)
     assert len({w.seed for w in windows}) == len(windows)
