@@ -38,18 +38,23 @@ def generate_sound(request: SoundRequest, *, device: str = "auto", dtype: str = 
     progress = progress or Progress()
     pipe, torch_device = load_sound_pipeline(request.model, device, dtype, progress)
     try:
-        steps = request.steps or _default_steps(request.model)
-        rate = int(pipe.vae.config.sampling_rate)
-        window_seconds = pipe.transformer.config.sample_size * pipe.vae.hop_length / rate
-        total = round(request.seconds * rate)
-        windows = plan_windows(total, int(window_seconds * rate), crossfade_samples(window_seconds, rate),
-                               request.seed)
-        progress.start("sound", "Generating sound", len(windows) * steps)
-        pieces = [(w, _window_audio(pipe, request, w, rate, steps, torch_device, progress)) for w in windows]
-        progress.finish("sound")
+        return make_track(pipe, request, request.steps or _default_steps(request.model), progress)
     finally:
         del pipe
         _free(torch_device)
+
+
+def make_track(pipe: Any, request: SoundRequest, steps: int,
+               progress: Progress | None = None) -> tuple[GeneratedAudio, dict[str, Any]]:
+    """``request.seconds`` of sound from a loaded ``StableAudioPipeline``, window by window, joined."""
+    progress = progress or Progress()
+    rate = int(pipe.vae.config.sampling_rate)
+    window_seconds = pipe.transformer.config.sample_size * pipe.vae.hop_length / rate
+    total = round(request.seconds * rate)
+    windows = plan_windows(total, int(window_seconds * rate), crossfade_samples(window_seconds, rate), request.seed)
+    progress.start("sound", "Generating sound", len(windows) * steps)
+    pieces = [(w, _window_audio(pipe, request, w, rate, steps, progress)) for w in windows]
+    progress.finish("sound")
     track = GeneratedAudio(rate, description=f"generated sound ({request.model})")
     track.append(_limit_peak(join_windows(pieces, total)))
     track.finish()
@@ -86,12 +91,13 @@ def load_sound_pipeline(model: str, device: str, dtype: str, progress: Progress)
     return pipe, torch_device
 
 
-def _window_audio(pipe: Any, request: SoundRequest, window: Window, rate: int, steps: int, device: Any,
+def _window_audio(pipe: Any, request: SoundRequest, window: Window, rate: int, steps: int,
                   progress: Progress) -> np.ndarray:
     import torch
 
     from shortgen.backends.ltx import quiet_hf_libraries
 
+    device = pipe._execution_device
     generator = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(window.seed)
     # int(end * rate) inside the pipeline: ask for a hair more and cut to the window's exact sample count.
     seconds = (window.length + 0.5) / rate

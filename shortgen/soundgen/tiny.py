@@ -73,7 +73,7 @@ def tiny_sound_pipeline(seed: int = 0) -> Any:
                                                   sigma_schedule="exponential")
     return StableAudioPipeline(
         vae=vae, text_encoder=text_encoder, projection_model=projection,
-        tokenizer=T5Tokenizer(vocab=_vocab(), extra_ids=0, model_max_length=64),
+        tokenizer=T5Tokenizer(vocab=_vocab(), extra_ids=0, model_max_length=128),
         transformer=transformer, scheduler=scheduler,
     )
 
