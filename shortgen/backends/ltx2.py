@@ -13,8 +13,9 @@ replaced by them), as with LTX-Video.
 Generation: a distilled model asked for 8 steps runs diffusers' distilled sigmas
 (``DISTILLED_SIGMA_VALUES``) with no classifier-free, spatio-temporal or modality guidance, as Lightricks run it.
 Other models or step counts use the pipeline's schedule and its guidance defaults, with ``guidance_scale``
-from the request. The sound comes from the vocoder at its own rate (24 kHz for LTX-2) and is returned beside the
-frames (:class:`~shortgen.backends.base.SegmentOutput`).
+from the request. The sound comes from the vocoder at its own rate, read from its config (24 kHz for LTX-2,
+48 kHz for LTX-2.3 by third-party notes), and is returned beside the frames
+(:class:`~shortgen.backends.base.SegmentOutput`).
 
 Memory: the Gemma 3 text encoder (12B for LTX-2) is larger than many GPUs' spare room next to the 19-22B
 transformer; ``make`` encodes every prompt first (:meth:`LTX2Backend.prepare_prompts`) and then frees it
