@@ -153,3 +153,14 @@ def test_models_tiny_sound_command_builds_a_loadable_folder(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["path"] == str(folder)
     assert json.loads((folder / "model_index.json").read_text())["_class_name"] == "StableAudioPipeline"
+
+
+def test_sound_is_a_job_file_key(tmp_path: Path) -> None:
+    from shortgen.batch import parse_job
+
+    job = parse_job({"prompt": "waves", "sound": "gulls, surf", "sound_steps": 20}, 1, "jobs.yaml")
+    assert (job.options.sound, job.options.sound_steps) == ("gulls, surf", 20)
+    options = MakeOptions(**{**{k: getattr(job.options, k) for k in ("prompt", "sound", "sound_steps")},
+                             "preset": str(small_preset(tmp_path))})
+    expected = {"prompt": "gulls, surf", "model": "stabilityai/stable-audio-open-1.0", "steps": 20}
+    assert plan_make(options).to_dict()["sound"] == expected
