@@ -97,13 +97,18 @@ class GeneratedAudio:
             self._changed.notify_all()
 
     def samples(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """A copy of native samples ``start:stop`` that are there now."""
+        """A copy of native samples ``start:stop`` that are there now (only the chunks they span are touched)."""
         import numpy as np
 
         with self._changed:
-            joined = np.concatenate(self._chunks, axis=1) if self._chunks else np.zeros((2, 0), np.float32)
-            self._chunks = [joined] if self._chunks else []
-        return joined[:, start:stop].copy()
+            stop = self._length if stop is None else min(stop, self._length)
+            parts, offset = [], 0
+            for chunk in self._chunks:
+                end = offset + chunk.shape[1]
+                if end > start and offset < stop:
+                    parts.append(chunk[:, max(0, start - offset):stop - offset])
+                offset = end
+        return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), np.float32)
 
     def read(self, start_seconds: float, sample_rate: int, max_samples: int,
              volume: float = 1.0) -> Iterator[np.ndarray]:
