@@ -52,8 +52,8 @@ class Recording:
 
 def ltx2_options(tmp_path: Path, model: Path, **extra: Any) -> MakeOptions:
     preset = small_preset(tmp_path, generation={"width": 64, "height": 96})
-    return MakeOptions(prompt="a street drummer", preset=str(preset), backend="ltx2", model=str(model),
-                       duration=3, **extra)
+    return MakeOptions(**{"prompt": "a street drummer", "preset": str(preset), "backend": "ltx2",
+                          "model": str(model), "duration": 3, **extra})
 
 
 # --- shape rules and folders, before any weights load --------------------------------------------------------------
@@ -198,8 +198,8 @@ def test_same_seed_same_sound_other_seed_other_sound(ltx2_backend: Any, tmp_path
     tracks = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         out = tmp_path / f"{name}.mp4"
-        make_clip(ltx2_options(tmp_path, Path("unused"), seed=seed, output=str(out)), backend=ltx2_backend,
-                  write_sidecar=False)
+        make_clip(ltx2_options(tmp_path, Path("unused"), seed=seed, output=str(out), duration=2),
+                  backend=ltx2_backend, write_sidecar=False)
         tracks.append(decode_audio(out)[0])
     assert np.array_equal(tracks[0], tracks[1])
     assert tracks[0].shape != tracks[2].shape or not np.allclose(tracks[0], tracks[2])
@@ -221,10 +221,10 @@ def test_make_loads_the_folder_encodes_prompts_then_frees_gemma(tiny_ltx2_dir: P
 
 
 def test_models_tiny_ltx2_command_builds_a_loadable_folder(tmp_path: Path) -> None:
+    from tests.test_sound import _cli
+
     folder = tmp_path / "l2"
-    env = {**os.environ, "NO_COLOR": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "shortgen", "models", "tiny", str(folder), "--backend", "ltx2",
-                           "--json"], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = _cli("models", "tiny", str(folder), "--backend", "ltx2", "--json")
+    assert done.exit_code == 0, done.stderr
     assert json.loads((folder / "model_index.json").read_text())["_class_name"] == "LTX2ConditionPipeline"
     assert json.loads(done.stdout)["backend"] == "ltx2"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -128,20 +126,23 @@ def test_make_with_sound_writes_a_non_silent_track_of_the_clip_length(tiny_model
     assert "sound" in result.timings
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "shortgen", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+def _cli(*args: str) -> Any:
+    """The real CLI in this process (typer's runner): exit code, stdout and stderr apart."""
+    from typer.testing import CliRunner
+
+    from shortgen.cli.app import app
+
+    return CliRunner().invoke(app, list(args))
 
 
 def test_bad_sound_input_is_one_line_and_leaves_no_file(tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.mp4"
     base = ["make", "rain", "--model", str(tiny_model_dir), "--preset", str(small_preset(tmp_path)), "-o", str(out)]
     empty = _cli(*base, "--sound", "")
-    assert empty.returncode == 2 and "--sound is empty" in empty.stderr
+    assert empty.exit_code == 2 and "--sound is empty" in empty.stderr
     assert len(empty.stderr.strip().splitlines()) <= 2 and "Traceback" not in empty.stderr
     offline = _cli(*base, "--sound", "rain", "--sound-model", "nobody/no-such-sound-model")
-    assert offline.returncode == 1, offline.stderr
+    assert offline.exit_code == 1, offline.stderr
     assert "nobody/no-such-sound-model" in offline.stderr and "not in the local Hugging Face cache" in offline.stderr
     assert "Traceback" not in offline.stderr
     assert not out.exists() and not list(tmp_path.glob("*.mp4"))
@@ -150,7 +151,7 @@ def test_bad_sound_input_is_one_line_and_leaves_no_file(tiny_model_dir: Path, tm
 def test_models_tiny_sound_command_builds_a_loadable_folder(tmp_path: Path) -> None:
     folder = tmp_path / "snd"
     done = _cli("models", "tiny-sound", str(folder), "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["path"] == str(folder)
     assert json.loads((folder / "model_index.json").read_text())["_class_name"] == "StableAudioPipeline"
 
