@@ -188,6 +188,10 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
         stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
     extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra, preset=preset)
+    if preset.loop.mode == "seamless" and preset.generation.backend == "ltx2":  # (ltx2 branch)
+        raise UsageError("--loop seamless is not available with the ltx2 backend yet: it conditions the last "
+                         "segment at a frame LTX-2 cannot place (only frame 0 or 8j+1)",
+                         "use --loop crossfade or --loop pingpong")
     if preset.loop.mode == "seamless":
         from shortgen.stages.loop import room_to_close
 

@@ -66,6 +66,15 @@ def test_ltx2_shape_rules_are_checked_in_the_plan(tmp_path: Path) -> None:
         plan_make(MakeOptions(prompt="x", preset=str(preset), backend="ltx2"))
 
 
+def test_seamless_loops_are_refused_before_loading_with_ltx2(tmp_path: Path) -> None:
+    from shortgen.pipeline import plan_for_stages
+
+    preset = small_preset(tmp_path, generation={"width": 64, "height": 96})
+    with pytest.raises(UsageError, match="seamless is not available with the ltx2 backend"):
+        plan_for_stages(MakeOptions(prompt="x", preset=str(preset), backend="ltx2", loop="seamless", duration=3))
+    assert plan_for_stages(MakeOptions(prompt="x", preset=str(preset), backend="ltx2", loop="crossfade", duration=3))
+
+
 def test_ltx2_without_a_model_uses_its_own_default(tmp_path: Path) -> None:
     preset = small_preset(tmp_path, generation={"width": 64, "height": 96})
     plan = plan_make(MakeOptions(prompt="x", preset=str(preset), backend="ltx2"))
