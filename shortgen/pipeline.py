@@ -226,7 +226,10 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
     audio = _audio_spec(options)
     timings = Timings()
-    audio, sound = _sound_bed(plan, audio, progress, timings)  # before the video model loads: never both in memory
+    # --- generated sound (ltx2 branch): made before the video model loads, so the two never share memory
+    from shortgen.soundgen.clip import sound_bed
+
+    audio, sound = sound_bed(plan, audio, progress, timings)
     started = time.perf_counter()
     if backend is None:
         backend = load_generator(preset, options, progress)
@@ -259,57 +262,6 @@ def _audio_spec(options: MakeOptions) -> AudioSpec | None:
     return AudioSpec(path=path)
 
 
-# --- generated sound (ltx2 branch) ---------------------------------------------------------------------------
-def _sound_bed(plan: MakePlan, audio: AudioSpec | None, progress: Progress,
-               timings: Timings) -> tuple[AudioSpec | None, dict[str, Any] | None]:
-    """``--sound``: the whole bed made by the text-to-audio model (then freed), as the clip's audio."""
-    from shortgen.soundgen.plan import generated_audio_spec, sound_request
-
-    request = sound_request(plan.options, plan.prompts, plan.segments.total_frames / plan.segments.fps, plan.seed)
-    if request is None:
-        return audio, None
-    from shortgen.soundgen.stable_audio import generate_sound
-
-    started = time.perf_counter()
-    gen = plan.preset.generation
-    track, facts = generate_sound(request, device=gen.device, dtype=gen.dtype, progress=progress)
-    timings.add("sound", time.perf_counter() - started)
-    return generated_audio_spec(track), facts
-
-
-def _backend_sound(plan: MakePlan, backend: GeneratorBackend, audio: AudioSpec | None,
-                   progress: Progress) -> tuple[Any, Any, AudioSpec | None, dict[str, Any] | None]:
-    """For a backend that makes sound with the picture: the track its segments' sound is joined into, the
-    joiner, the clip's audio and the sidecar facts. (None, None, audio, None) for a video-only backend."""
-    from shortgen.backends.base import sound_backend
-
-    sounding = sound_backend(backend)
-    if sounding is None:
-        return None, None, audio, None
-    if audio is not None:
-        progress.warn(f"--audio replaces the sound the {backend.name} backend makes")
-        return None, None, audio, None
-    from shortgen.chain import AudioStitcher
-    from shortgen.soundgen.buffer import GeneratedAudio
-    from shortgen.soundgen.plan import generated_audio_spec
-
-    track = GeneratedAudio(sounding.audio_sample_rate, description=f"the {backend.name} model's sound")
-    stitcher = AudioStitcher(plan.segments, sounding.audio_sample_rate, track.append)
-    facts = {"source": f"{backend.name} backend", "sample_rate": sounding.audio_sample_rate, "seed": plan.seed,
-             "segment_spans": stitcher.spans}
-    return track, stitcher, generated_audio_spec(track), facts
-
-
-def _finishing(frames: Any, track: Any) -> Any:
-    """``frames``, then mark ``track`` complete, also when generation fails (a reader waiting for sound the
-    failed model will never make stops waiting)."""
-    try:
-        yield from frames
-    finally:
-        track.finish()
-# --- end generated sound
-
-
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
                     progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool,
                     sound: dict[str, Any] | None = None) -> Clip:
@@ -321,8 +273,11 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
                                   guidance_scale=gen.guidance_scale, seed=plan.seed)
     requests = segment_requests(plan.segments, settings)
     count = len(plan.segments.segments)
-    track, stitcher, audio, backend_sound = _backend_sound(plan, backend, audio, progress)
-    sound = sound or backend_sound
+    from shortgen.soundgen.clip import backend_sound, finishing  # (ltx2 branch)
+
+    # A backend that makes sound (LTX-2): its segments' sound is joined as their frames are.
+    track, stitcher, audio, made_sound = backend_sound(plan, backend, audio, progress)
+    sound = sound or made_sound
 
     def generate(request: Any) -> Any:
         key = _start_segment_bar(progress, request, count)
@@ -352,7 +307,7 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     else:
         frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
     if track is not None:
-        frames = _finishing(frames, track)
+        frames = finishing(frames, track)
     # Sound joined from segments is read by the encoder while the model makes the next segment: the model must
     # run on its own thread then, or the encoder would wait for sound that only the next segment brings.
     if overlap or track is not None:
