@@ -153,6 +153,23 @@ def test_segment_output_has_frames_and_sound_of_the_segment_length(ltx2_backend:
     assert np.array_equal(ltx2_backend.generate(request), made.frames)
 
 
+def test_eight_steps_on_a_distilled_model_run_the_distilled_sigmas_without_guidance(ltx2_backend: Any) -> None:
+    from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+
+    from shortgen.backends.base import SegmentRequest
+
+    request = SegmentRequest(index=0, prompt="drums", negative_prompt="", width=64, height=96, num_frames=9, fps=24,
+                             steps=8, guidance_scale=3.0, seed=0)
+    schedule = ltx2_backend._schedule(request)
+    assert schedule["sigmas"] == list(DISTILLED_SIGMA_VALUES) and schedule["guidance_scale"] == 1.0
+    assert schedule["stg_scale"] == 0.0 and schedule["audio_modality_scale"] == 1.0
+    steps: list[tuple[int, int]] = []
+    made = ltx2_backend.generate_with_audio(request, on_step=lambda step, total: steps.append((step, total)))
+    assert steps[-1] == (8, 8) and made.frames.shape[0] == 9
+    other = ltx2_backend._schedule(SegmentRequest(**{**request.__dict__, "steps": 4}))
+    assert "sigmas" not in other and other["guidance_scale"] == 3.0  # not the distilled call: the request's own
+
+
 def test_three_segment_chain_writes_a_clip_whose_sound_joins_without_gaps(ltx2_backend: Any, tmp_path: Path) -> None:
     recording = Recording(ltx2_backend)
     out = tmp_path / "drummer.mp4"
