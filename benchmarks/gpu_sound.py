@@ -6,13 +6,15 @@ code, in the same run as (and against) the LTX-Video rows of :mod:`benchmarks.gp
 * ``l2a`` / ``l2b``: one LTX-2 segment (the same 121 frames of 544x960 at 30 fps as the LTX-Video rows) through
   :class:`~shortgen.backends.ltx2.LTX2Backend` ``generate_with_audio`` with the distilled 8-step schedule: the
   19B audio-video transformer (diffusers' ``LTX2VideoTransformer3DModel`` defaults: 48 blocks, 4096 video /
-  2048 audio width), the x32 / x8 video VAE, the audio VAE and vocoder, and a Gemma 3 12B-sized text encoder
-  (48 layers, hidden 3840, with its SigLIP tower). ``l2a`` encodes the prompt every call with Gemma resident;
-  ``l2b`` has the embeddings cached and Gemma freed (what ``make`` does). The note gives the ratio to the
-  LTX-Video row ``b`` (same segment, same work for ``make``).
+  2048 audio width; 18.9B parameters), the x32 / x8 video VAE (1.2B), the audio VAE and 24 kHz vocoder, the text
+  connectors (1.4B) and a Gemma 3 12B-sized text encoder (48 layers, hidden 3840, with its SigLIP tower; 12.2B).
+  Parameter counts checked by building on the ``meta`` device. ``l2a`` encodes the prompt every call with
+  Gemma resident; ``l2b`` has the embeddings cached and Gemma freed (what ``make`` does). The note gives the
+  ratio to the LTX-Video row ``b`` (same segment, same work for ``make``).
 * ``s1``: a 15 s sound bed through :func:`shortgen.soundgen.stable_audio.make_track` on the Stable Audio Open 1.0
-  architecture (``StableAudioDiTModel`` defaults: 24 blocks of 1536, 1024 latents = 47.5 s per window; the
-  44.1 kHz Oobleck VAE; a T5-base encoder), 100 steps as the model card recommends. Its "wall per output s" is
+  architecture (``StableAudioDiTModel`` defaults: 24 blocks of 1536, 1.06B parameters, 1024 latents = 47.55 s
+  per window; the 44.1 kHz Oobleck VAE, 0.16B; a T5-base encoder, 0.11B), 100 steps as the model card
+  recommends. Its "wall per output s" is
   per second of sound; the note gives its share of a 15 s ``make`` (row ``m``, when it ran).
 
 With ``--cpu-small`` the tiny builders' components stand in (``shortgen models tiny --backend ltx2``,
@@ -92,13 +94,14 @@ def build_stable_audio(full: bool, device: Any, dtype: Any) -> Any:
     )
     from transformers import T5Config, T5EncoderModel
 
+    from shortgen.backends.ltx import quiet_hf_libraries
     from shortgen.soundgen.tiny import tiny_sound_pipeline
 
     tiny = tiny_sound_pipeline(0)
     if not full:
         return tiny.to(device)
     torch.manual_seed(0)
-    with torch.device(device):
+    with quiet_hf_libraries(), torch.device(device):
         components = {
             "transformer": StableAudioDiTModel(), "vae": AutoencoderOobleck(),
             "text_encoder": T5EncoderModel(T5Config(d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12,
@@ -106,8 +109,8 @@ def build_stable_audio(full: bool, device: Any, dtype: Any) -> Any:
             "projection_model": StableAudioProjectionModel(text_encoder_dim=768, conditioning_dim=768,
                                                            min_value=0, max_value=512),
         }
-    # stable-audio-open-1.0 runs in float16 in diffusers' example; bf16 here like the other rows.
-    components = {name: module.to(dtype).eval() for name, module in components.items()}
+        # stable-audio-open-1.0 runs in float16 in diffusers' example; bf16 here like the other rows.
+        components = {name: module.to(dtype).eval() for name, module in components.items()}
     scheduler = CosineDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
                                                   sigma_schedule="exponential")
     return StableAudioPipeline(tokenizer=tiny.tokenizer, scheduler=scheduler, **components)
