@@ -45,8 +45,10 @@ from shortgen.backends.ltx import (
     _offline,
     _place,
     _require_cached,
+    _set_attention_backend,
     _step_callback,
     _to_uint8,
+    enable_fp8,
     pick_device,
     pick_dtype,
     quiet_hf_libraries,
@@ -82,11 +84,12 @@ def load_ltx2(options: LoadOptions, progress: Progress) -> LTX2Backend:
                 local_files_only=local is None and _offline())
         except OSError as err:
             raise _hub_error(err, options.model, options.revision, "the ltx2 backend") from None
+        if options.fp8:
+            enable_fp8(pipe.transformer, dtype, device)
         _place(pipe, device, options.low_memory, progress)
         if options.vae_tiling or options.low_memory:
             pipe.vae.enable_tiling()
-        if options.extra.get("attention_backend"):
-            pipe.transformer.set_attention_backend(str(options.extra["attention_backend"]))
+        _set_attention_backend(pipe, options.extra.get("attention_backend"))
         if options.compile:
             pipe.transformer.compile()
     pipe.set_progress_bar_config(disable=True)
@@ -167,6 +170,8 @@ class LTX2Backend:
             "backend": self.name, "model": self._options.model, "revision": self._options.revision,
             "distilled": self._distilled, "random_weights": self._random_weights, "device": str(self._device),
             "dtype": str(self._dtype).removeprefix("torch."), "low_memory": self._options.low_memory,
+            "compile": self._options.compile, "attention_backend": self._options.extra.get("attention_backend"),
+            "fp8": self._options.fp8, "vae_tiling": bool(getattr(self._pipe.vae, "use_tiling", False)),
             "audio_sample_rate": self.audio_sample_rate, "diffusers": diffusers.__version__,
             "torch": torch.__version__,
         }
