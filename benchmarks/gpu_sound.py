@@ -15,7 +15,7 @@ code, in the same run as (and against) the LTX-Video rows of :mod:`benchmarks.gp
   architecture (``StableAudioDiTModel`` defaults: 24 blocks of 1536, 1.06B parameters, 1024 latents = 47.55 s
   per window; the 44.1 kHz Oobleck VAE, 0.16B; a T5-base encoder, 0.11B), 100 steps as the model card
   recommends. Its "wall per output s" is
-  per second of sound; the note gives its share of a 15 s ``make`` (row ``m``, when it ran).
+  per second of sound; the note gives its ratio to a whole ``make``'s (row ``m``, when it ran).
 
 With ``--cpu-small`` the tiny builders' components stand in (``shortgen models tiny --backend ltx2``,
 ``shortgen models tiny-sound``), so the rows run here without a GPU.
@@ -184,8 +184,8 @@ def _sound_row(report: Any, clock: Any, full: bool, device: Any, dtype: Any, run
     row = measure(report, clock, f"s1. --sound: {SOUND_SECONDS:g} s bed, {steps} steps",
                   lambda: make_track(pipe, sound, steps), runs, output_seconds=SOUND_SECONDS,
                   note=f"weights {params_gb(pipe, ('transformer', 'vae', 'text_encoder')):.1f} GiB")
-    if make_row is not None and row.seconds:
-        row.note += f"; {row.seconds / make_row.seconds:.2f}x the 15 s make row's time"
+    if make_row is not None and row.wall_per_output_s:
+        row.note += f"; {row.wall_per_output_s / make_row.wall_per_output_s:.2f}x make's wall s per output s"
         report.save()
     pipe = None
     free_cache(device)
