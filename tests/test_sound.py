@@ -145,6 +145,8 @@ def test_bad_sound_input_is_one_line_and_leaves_no_file(tiny_model_dir: Path, tm
     assert offline.exit_code == 1, offline.stderr
     assert "nobody/no-such-sound-model" in offline.stderr and "not in the local Hugging Face cache" in offline.stderr
     assert "Traceback" not in offline.stderr
+    wrong = _cli(*base, "--sound", "rain", "--sound-model", str(tiny_model_dir))
+    assert wrong.exit_code == 1 and "not a text-to-audio model" in wrong.stderr
     assert not out.exists() and not list(tmp_path.glob("*.mp4"))
 
 
