@@ -145,7 +145,11 @@ def join_windows(pieces: list[tuple[Window, np.ndarray]], total: int) -> np.ndar
 
 def generated_audio_spec(track: GeneratedAudio) -> AudioSpec:
     """THE hand-off of generated sound to the encoder: a clip's :class:`~shortgen.frames.AudioSpec` that reads
-    ``track`` from memory. Re-point this one function when the audio mixer (fades, loudness) takes over."""
+    ``track`` from memory. Re-point this one function when the audio mixer (fades, loudness) takes over: with
+    ``shortgen.audio``'s ``AudioBuffer`` that is ``AudioBuffer(samples=track.samples, sample_rate=
+    track.sample_rate, label=track.description, info=facts)`` (``track.samples`` is a callable giving every
+    sample made so far, so it also serves sound made along with the frames), as ``AudioMix.bed`` for ``--sound``
+    and ``AudioMix.source`` for a backend's own sound."""
     from shortgen.frames import AudioSpec
 
     return AudioSpec(path=Path(f"<{track.description}>"), live=track)
