@@ -6,6 +6,7 @@ Precedence is explicit and lives in :func:`merge_layers`: CLI flag > job file > 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
 UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
 SubtitleMode = Literal["burn", "soft", "both"]
+FitMode = Literal["crop", "pad", "blur", "track"]  # reframe (issue 11)
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
 StructT = TypeVar("StructT", bound=Struct)
@@ -41,6 +43,13 @@ Opacity = Annotated[float, Meta(ge=0, le=1)]
 SegmentFrames = Annotated[int, Meta(ge=9)]
 NonNegative = Annotated[int, Meta(ge=0)]
 Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+# Generation size bounds (README "Limits"): sides are multiples of 32 (the model's rule) up to 2048, and at most
+# 1920x1088 pixels (1080p rounded up to the grid), 4x the default 544x960: the transformer's tokens and the VAE
+# decoder's activations grow with pixels x frames, and the platforms show 1080x1920 at most anyway.
+MAX_GEN_SIDE = 2048
+MAX_GEN_PIXELS = 1920 * 1088
+GenSide = Annotated[int, Meta(ge=32, le=MAX_GEN_SIDE)]
+UnitInterval = Annotated[float, Meta(ge=0, le=1)]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -73,8 +82,8 @@ class GenerationSpec(Strict):
 
     backend: str = "ltx"
     model: str = "Lightricks/LTX-Video-0.9.8-13B-distilled"
-    width: Annotated[int, Meta(ge=32)] = 544
-    height: Annotated[int, Meta(ge=32)] = 960
+    width: GenSide = 544
+    height: GenSide = 960
     steps: Steps = 8
     guidance_scale: Annotated[float, Meta(ge=0)] = 1.0
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
@@ -89,6 +98,11 @@ class GenerationSpec(Strict):
     fp8: bool = False  # store the transformer's weights in float8, compute in the model dtype
     vae_tiling: bool = False  # decode in tiles (less memory at large sizes); low_memory turns it on too
     decode_ahead: bool = False  # decode a segment while the next one denoises
+
+    def __post_init__(self) -> None:
+        if self.width * self.height > MAX_GEN_PIXELS:
+            raise ValueError(f"generation size {self.width}x{self.height} is {self.width * self.height:,} pixels; "
+                             f"at most {MAX_GEN_PIXELS:,} (1920x1088 or 1088x1920)")
 
 
 class EncoderSpec(Strict):
@@ -139,6 +153,32 @@ class LoopSpec(Strict):
     seam_threshold: Positive = 1.5
 
 
+# --- sound (shortgen.audio): the preset's `audio:` section ---------------------------------------------------
+Lufs = Annotated[float, Meta(ge=-40, le=-5)]
+Decibels = Annotated[float, Meta(ge=-60, le=20)]
+Fade = Annotated[float, Meta(ge=0, le=10)]
+
+
+class AudioSettings(Strict):
+    """How the clip's sound is mixed: loudness target, music level, ducking and fades (see shortgen.audio)."""
+
+    normalize: bool = True  # bring the final mix to loudness_lufs (false: leave its level as it is)
+    loudness_lufs: Lufs = -14.0  # integrated loudness of the final mix (the platforms play at about -14)
+    true_peak_db: Annotated[float, Meta(ge=-9, le=0)] = -1.0  # true-peak ceiling, dBTP, after AAC
+    music_volume_db: Decibels = -12.0  # gain on the music file as decoded, before mixing and normalising
+    duck_db: Annotated[float, Meta(ge=0, le=40)] = 12.0  # how far music drops under a voice (0: no ducking)
+    fade_in_seconds: Fade = 0.5  # music fades (not when the clip loops: its music loops seamlessly instead)
+    fade_out_seconds: Fade = 1.5
+# --- end sound ----------------------------------------------------------------------------------------------
+class ReframeSpec(Strict):
+    """How footage of another aspect ratio becomes the output frame (see :mod:`shortgen.stages.reframe`)."""
+
+    fit: FitMode = "crop"  # crop keeps the look presets had before fit modes existed
+    pad_color: Colour = "#000000"
+    crop_x: UnitInterval = 0.5  # crop window position: 0 left edge, 1 right edge
+    crop_y: UnitInterval = 0.5  # 0 top edge, 1 bottom edge
+
+
 class Preset(Strict):
     name: str
     description: str = ""
@@ -149,6 +189,8 @@ class Preset(Strict):
     safe_zone: SafeZone = SafeZone()
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
+    audio: AudioSettings = AudioSettings()  # sound (shortgen.audio)
+    reframe: ReframeSpec = ReframeSpec()
 
     def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
@@ -263,10 +305,31 @@ def validate_model(model: type[StructT], data: Any, source: str) -> StructT:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(data).__name__}")
     data = dict(data)
+    check_finite(data, source)
     try:
         return convert(model, data)
     except msgspec.ValidationError as err:
         raise ConfigError(describe_validation_error(err, source, model, data)) from None
+
+
+def non_finite(data: Any, parts: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], float] | None:
+    """Where ``data`` holds ``inf`` or ``nan`` (YAML's ``.inf``, ``.nan``), and the value; None if nowhere.
+    msgspec's bounds let ``inf`` through ``gt=0`` and Python's comparisons let ``nan`` through any bound."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return parts, data
+    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = non_finite(value, (*parts, key))
+        if found is not None:
+            return found
+    return None
+
+
+def check_finite(data: Any, source: str) -> None:
+    found = non_finite(data)
+    if found is not None:
+        parts, value = found
+        raise ConfigError(f"{source}: '{_dotted(list(parts))}' is {value}; give a finite number")
 
 
 def merge_layers(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -344,13 +407,24 @@ class MakeOptions(Strict):
     caption_box_color: Colour | None = None
     caption_box_opacity: Opacity | None = None
     subtitles: SubtitleMode | None = None
-    audio: str | None = None
+    audio: str | None = None  # a sound file replacing the clip's own sound, or "none" to drop it
+    # --- sound (shortgen.audio) ---
+    music: str | None = None
+    music_volume: Decibels | None = None
+    voice: str | None = None
+    duck: bool | None = None
+    # --- end sound ---
     # --- generated sound (ltx2 branch): --sound TEXT|auto, --sound-model DIR|ID, --sound-steps N
     sound: str | None = None
     sound_model: str | None = None
     sound_steps: Steps | None = None
     # --- end generated sound
     crf: Crf | None = None
+    # reframe (issue 11): how non-9:16 footage and --image stills fill the frame
+    fit: FitMode | None = None
+    pad_color: Colour | None = None
+    crop_x: UnitInterval | None = None
+    crop_y: UnitInterval | None = None
     # output
     output: str | None = None
 
@@ -383,6 +457,8 @@ class MakeOptions(Strict):
                          "outline_width": self.caption_outline_width, "box_color": self.caption_box_color,
                          "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
+            "audio": {"music_volume_db": self.music_volume},  # sound (shortgen.audio)
+            "reframe": {"fit": self.fit, "pad_color": self.pad_color, "crop_x": self.crop_x, "crop_y": self.crop_y},
         }
 
 

@@ -87,8 +87,6 @@ def test_dry_run_plan_shows_the_sound_and_rejects_it_with_ltx2(tmp_path: Path) -
     assert plan.to_dict()["sound"]["model"] == "stabilityai/stable-audio-open-1.0"
     with pytest.raises(UsageError, match="ltx2 backend makes its own sound"):
         plan_make(MakeOptions(prompt="rain", preset=str(preset), sound="auto", backend="ltx2"))
-    with pytest.raises(UsageError, match="not both"):
-        plan_make(MakeOptions(prompt="rain", preset=str(preset), sound="auto", audio="x.wav"))
 
 
 # --- the tiny model ------------------------------------------------------------------------------------------------
@@ -159,7 +157,7 @@ def test_models_tiny_sound_command_builds_a_loadable_folder(tmp_path: Path) -> N
 
 
 def test_sound_is_a_job_file_key(tmp_path: Path) -> None:
-    from shortgen.batch import parse_job
+    from shortgen.batch.jobfile import parse_job
 
     job = parse_job({"prompt": "waves", "sound": "gulls, surf", "sound_steps": 20}, 1, "jobs.yaml")
     assert (job.options.sound, job.options.sound_steps) == ("gulls, surf", 20)
@@ -167,28 +165,3 @@ def test_sound_is_a_job_file_key(tmp_path: Path) -> None:
                              "preset": str(small_preset(tmp_path))})
     expected = {"prompt": "gulls, surf", "model": "stabilityai/stable-audio-open-1.0", "steps": 20}
     assert plan_make(options).to_dict()["sound"] == expected
-
-
-def test_generated_audio_is_read_at_the_encoders_rate_from_any_start_while_it_grows() -> None:
-    import threading
-
-    from shortgen.soundgen.buffer import GeneratedAudio
-
-    rate, seconds = 16_000, 2.0
-    t = np.arange(round(rate * seconds)) / rate
-    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)[None].repeat(2, axis=0)
-    track = GeneratedAudio(rate)
-
-    def produce() -> None:  # appended in pieces from another thread, as the model makes segments
-        for start in range(0, tone.shape[1], 5000):
-            track.append(tone[:, start:start + 5000])
-        track.finish()
-
-    producer = threading.Thread(target=produce)
-    producer.start()
-    out = np.concatenate(list(track.read(0.5, 48_000, 10**9)), axis=1)
-    producer.join()
-    assert abs(out.shape[1] - 1.5 * 48_000) <= 64  # 1.5 s from 0.5 s on, at 48 kHz
-    spectrum = np.abs(np.fft.rfft(out[0, 4800:4800 + 48_000]))
-    assert abs(int(np.argmax(spectrum)) - 440) <= 1  # still a 440 Hz tone
-    assert float(np.abs(out).max()) < 1.05

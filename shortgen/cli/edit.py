@@ -9,7 +9,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, styled
 from shortgen.cli.render import print_result
 from shortgen.errors import UsageError
 
@@ -28,10 +28,12 @@ def edit(
     caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
+    music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
-    """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
+    """Apply the post stages (upscale to the preset, loop, captions, sound, encode) to a clip."""
     flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)
     if output is None:
@@ -56,5 +58,5 @@ def _preview(out: Output, source: Path, options: MakeOptions, seconds: float, ou
     if out.json_mode:
         out.result(result)
     else:
-        out.info(f"[bold green]wrote[/] {result['output']}: frame {result['frame']} at {result['time']:.2f} s, "
-                 f"{result['width']}x{result['height']}")
+        out.info(styled("wrote", "bold green", f" {result['output']}: frame {result['frame']} at "
+                                               f"{result['time']:.2f} s, {result['width']}x{result['height']}"))

@@ -33,6 +33,8 @@ def make(
     caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     sound: o.Sound = None, sound_model: o.SoundModel = None, sound_steps: o.SoundSteps = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
@@ -42,13 +44,18 @@ def make(
     out = Output(json_mode=json, quiet=quiet)
     options = o.build_options(flags, prompt=[*(prompt or []), *(prompts or [])])
     if dry_run:
+        from shortgen.atomic import check_video_suffix
         from shortgen.pipeline import plan_for_stages
 
         plan = plan_for_stages(options)
-        if image and not Path(image).is_file():
-            from shortgen.errors import UsageError
+        check_video_suffix(plan.output)
+        if image:
+            from shortgen.paths import check_input_file
 
-            raise UsageError(f"image {image} does not exist", "check the --image path")
+            check_input_file(Path(image), "image", "check the --image path")
+        from shortgen.audio.plan import check_sound_options
+
+        check_sound_options(options)
         print_plan(out, plan.to_dict())
         return
     from shortgen.pipeline import make_clip

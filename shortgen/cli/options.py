@@ -116,8 +116,36 @@ Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--su
 Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SECONDS",
                                                help="Write the frame at SECONDS as an image (-o frame.png) "
                                                     "instead of encoding.", rich_help_panel=OUT)]
-Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
-                                            rich_help_panel=POST)]
+# --- sound (shortgen.audio) ---
+SOUND = "Sound"
+Audio = Annotated[Path | None, typer.Option("--audio", metavar="FILE|none",
+                                            help="Replace the clip's own sound with FILE as it is (in sync, "
+                                                 "looping with the clip); 'none' drops it.", rich_help_panel=SOUND)]
+Music = Annotated[Path | None, typer.Option("--music", metavar="FILE",
+                                            help="Music under the clip: trimmed or looped, faded, ducked under a "
+                                                 "voice.", rich_help_panel=SOUND)]
+MusicVolume = Annotated[float | None, typer.Option("--music-volume", metavar="DB", min=-60.0, max=20.0,
+                                                   help="Gain on the music in dB before mixing (preset default, "
+                                                        "-12).", rich_help_panel=SOUND)]
+Voice = Annotated[Path | None, typer.Option("--voice", metavar="FILE",
+                                            help="A voice-over on top, from the start; the music ducks under it.",
+                                            rich_help_panel=SOUND)]
+Duck = Annotated[bool | None, typer.Option("--duck/--no-duck",
+                                           help="Duck the music under the clip's own sound too (speech).",
+                                           rich_help_panel=SOUND)]
+# --- end sound ---
+
+# --- reframe (issue 11): how footage of another aspect ratio (and --image stills) fills the 9:16 frame
+REFRAME = "Reframe"
+Fit = Annotated[Literal["crop", "pad", "blur", "track"] | None, typer.Option(
+    "--fit", help="Non-9:16 footage: crop (default), pad, blur (whole frame over a blurred copy), "
+                  "track (a window that follows faces, people, motion).", rich_help_panel=REFRAME)]
+PadColor = Annotated[str | None, typer.Option("--pad-color", metavar="#RRGGBB", help="Band colour for --fit pad.",
+                                              rich_help_panel=REFRAME)]
+CropX = Annotated[float | None, typer.Option("--crop-x", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 left edge to 1 right edge (default 0.5).", rich_help_panel=REFRAME)]
+CropY = Annotated[float | None, typer.Option("--crop-y", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 top to 1 bottom (default 0.5).", rich_help_panel=REFRAME)]
 
 # --- generated sound (ltx2 branch)
 Sound = Annotated[str | None, typer.Option("--sound", metavar="TEXT|auto",
@@ -145,6 +173,7 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
     from shortgen.config import MakeOptions, convert, error_location, field_names, readable_message
     from shortgen.errors import UsageError
 
+    _check_finite_flags(flags)
     fields = set(field_names(MakeOptions))
     chosen = {FIELD_OF_PARAMETER.get(name, name): value for name, value in flags.items()}
     chosen = {name: text(value) if isinstance(value, Path) else value
@@ -157,6 +186,18 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
         flag = flag_of_field(str(parts[0])) if parts else "options"
         value = data.get(parts[0]) if parts and isinstance(parts[0], str) else None
         raise UsageError(f"invalid value for {flag}: {readable_message(message, value)}") from None
+
+
+def _check_finite_flags(flags: dict[str, Any]) -> None:
+    """``--duration inf`` or ``--preview nan`` pass Click's range checks (nan compares false with every bound)."""
+    import math
+
+    from shortgen.errors import UsageError
+
+    for name, value in flags.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"invalid value for {flag_of_field(FIELD_OF_PARAMETER.get(name, name))}: "
+                             f"{value} is not a finite number")
 
 
 def flag_of_field(field: str) -> str:

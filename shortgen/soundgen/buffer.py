@@ -1,23 +1,18 @@
 """Generated sound held in memory, and the sample arithmetic used to join pieces of it.
 
 Generated tracks are small (30 s of 48 kHz stereo float32 is 11 MB), so they live in a :class:`GeneratedAudio`
-that the producer (a text-to-audio model, or the LTX-2 chain) appends to as pieces become final, and the encoder
-reads from at its own rate. numpy only (PyAV for resampling when read).
+that the producer (a text-to-audio model, or the LTX-2 chain) appends to as pieces become final. numpy only.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shortgen.errors import MediaError
 
 if TYPE_CHECKING:
     import numpy as np
-
-READ_CHUNK = 8192  # native samples resampled per step when the encoder reads
 
 
 def equal_power_crossfade(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -63,12 +58,8 @@ def as_stereo(samples: np.ndarray) -> np.ndarray:
 
 
 class GeneratedAudio:
-    """A stereo track at ``sample_rate`` that grows while a clip is generated; readers get final samples only.
-
-    A reader that needs samples the producer has not appended yet waits for them when the producer runs on
-    another thread (``make`` generates ahead of the encoder); on the producer's own thread that would never
-    end, so it is an error instead.
-    """
+    """A stereo track at ``sample_rate`` that grows while a clip is generated (final samples only); the mixer
+    takes :meth:`samples` after the last frame."""
 
     def __init__(self, sample_rate: int, description: str = "generated sound") -> None:
         self.sample_rate = int(sample_rate)
@@ -109,52 +100,3 @@ class GeneratedAudio:
                     parts.append(chunk[:, max(0, start - offset):stop - offset])
                 offset = end
         return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), np.float32)
-
-    def read(self, start_seconds: float, sample_rate: int, max_samples: int,
-             volume: float = 1.0) -> Iterator[np.ndarray]:
-        """Planar stereo float32 chunks at ``sample_rate`` from ``start_seconds``; at most ``max_samples`` of them
-        (the encoder pads with silence past the end)."""
-        import av
-
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
-        position = round(start_seconds * self.sample_rate)
-        produced = 0
-        while produced < max_samples:
-            piece = self._wait_for(position, READ_CHUNK)
-            if piece is None:
-                break
-            position += piece.shape[1]
-            for out in resampler.resample(self._frame(piece, position)):
-                yield from self._emit(out, volume)
-                produced += out.samples
-        for out in resampler.resample(None):
-            yield from self._emit(out, volume)
-
-    def _wait_for(self, position: int, count: int) -> np.ndarray | None:
-        with self._changed:
-            while self._length < position + count and not self._finished:
-                if self._producer in (None, threading.get_ident()):
-                    if self._length > position:
-                        break  # the producer is this thread: read what is final now
-                    raise MediaError(f"{self.description} is behind the picture at sample {position}",
-                                     "report this: the encoder asked for sound the model has not made yet")
-                self._changed.wait(timeout=1.0)
-        if position >= self._length:
-            return None
-        return self.samples(position, position + count)
-
-    def _frame(self, piece: np.ndarray, end: int) -> Any:
-        import av
-
-        frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout="stereo")
-        frame.sample_rate = self.sample_rate
-        frame.pts, frame.time_base = end - piece.shape[1], Fraction(1, self.sample_rate)
-        return frame
-
-    @staticmethod
-    def _emit(frame: Any, volume: float) -> Iterator[np.ndarray]:
-        import numpy as np
-
-        samples = frame.to_ndarray().reshape(2, -1).astype(np.float32)
-        if samples.shape[1]:
-            yield samples * volume if volume != 1.0 else samples

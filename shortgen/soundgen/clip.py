@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shortgen.backends.base import GeneratorBackend
     from shortgen.chain import AudioStitcher
-    from shortgen.frames import AudioSpec
+    from shortgen.frames import AudioMix
     from shortgen.pipeline import MakePlan
     from shortgen.progress import Progress
     from shortgen.soundgen.buffer import GeneratedAudio
     from shortgen.timing import Timings
 
 
-def sound_bed(plan: MakePlan, audio: AudioSpec | None, progress: Progress,
-              timings: Timings) -> tuple[AudioSpec | None, dict[str, Any] | None]:
-    """``--sound``: the whole bed made by the text-to-audio model (then freed), as the clip's audio."""
-    from shortgen.soundgen.plan import generated_audio_spec, sound_request
+def sound_bed(plan: MakePlan, audio: AudioMix | None, progress: Progress,
+              timings: Timings) -> tuple[AudioMix | None, dict[str, Any] | None]:
+    """``--sound``: the whole bed made by the text-to-audio model (then freed), laid under the clip's sound."""
+    from shortgen.audio.plan import with_bed
+    from shortgen.soundgen.plan import generated_audio, sound_request
 
     request = sound_request(plan.options, plan.prompts, plan.segments.total_frames / plan.segments.fps, plan.seed)
     if request is None:
@@ -31,36 +32,39 @@ def sound_bed(plan: MakePlan, audio: AudioSpec | None, progress: Progress,
     gen = plan.preset.generation
     track, facts = generate_sound(request, device=gen.device, dtype=gen.dtype, progress=progress)
     timings.add("sound", time.perf_counter() - started)
-    return generated_audio_spec(track), facts
+    return with_bed(audio, generated_audio(track, facts), plan.preset.audio), facts
 
 
-def backend_sound(plan: MakePlan, backend: GeneratorBackend, audio: AudioSpec | None,
-                  progress: Progress) -> tuple[GeneratedAudio | None, AudioStitcher | None, AudioSpec | None,
+def backend_sound(plan: MakePlan, backend: GeneratorBackend, audio: AudioMix | None,
+                  progress: Progress) -> tuple[GeneratedAudio | None, AudioStitcher | None, AudioMix | None,
                                            dict[str, Any] | None]:
     """For a backend that makes sound with the picture: the track its segments' sound is joined into, the
-    joiner, the clip's audio and the sidecar facts. (None, None, audio, None) for a video-only backend."""
+    joiner, the clip's sound (the model's as the clip's own, under ``--music``/``--voice``; ``--audio FILE``
+    replaces it, ``--audio none`` drops it) and the sidecar facts. (None, None, audio, None) otherwise."""
+    from shortgen.audio.plan import clip_audio, drops_audio
     from shortgen.backends.base import sound_backend
 
     sounding = sound_backend(backend)
-    if sounding is None:
+    options = plan.options
+    if sounding is None or drops_audio(options.audio):
         return None, None, audio, None
-    if audio is not None:
+    if options.audio:
         progress.warn(f"--audio replaces the sound the {backend.name} backend makes")
         return None, None, audio, None
     from shortgen.chain import AudioStitcher
     from shortgen.soundgen.buffer import GeneratedAudio
-    from shortgen.soundgen.plan import generated_audio_spec
+    from shortgen.soundgen.plan import generated_audio
 
     track = GeneratedAudio(sounding.audio_sample_rate, description=f"the {backend.name} model's sound")
     stitcher = AudioStitcher(plan.segments, sounding.audio_sample_rate, track.append)
     facts = {"source": f"{backend.name} backend", "sample_rate": sounding.audio_sample_rate, "seed": plan.seed,
              "segment_spans": stitcher.spans}
-    return track, stitcher, generated_audio_spec(track), facts
+    bed = audio.bed if audio is not None else None
+    return track, stitcher, clip_audio(options, plan.preset.audio, own=generated_audio(track, facts), bed=bed), facts
 
 
 def finishing(frames: Iterator[Any], track: GeneratedAudio) -> Iterator[Any]:
-    """``frames``, then mark ``track`` complete, also when generation fails (a reader waiting for sound the
-    failed model will never make stops waiting)."""
+    """``frames``, then mark ``track`` complete, also when generation fails."""
     try:
         yield from frames
     finally:

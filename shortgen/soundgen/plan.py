@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from shortgen.config import MakeOptions
-    from shortgen.frames import AudioSpec
+    from shortgen.frames import AudioBuffer
     from shortgen.soundgen.buffer import GeneratedAudio
 
 DEFAULT_SOUND_MODEL = "stabilityai/stable-audio-open-1.0"
@@ -75,8 +75,6 @@ def check_sound_options(options: MakeOptions, prompts: list[str], backend: str) 
             raise UsageError("--sound-model / --sound-steps need --sound", 'add --sound "TEXT" or --sound auto')
         return
     sound_prompt(options.sound, prompts)
-    if options.audio:
-        raise UsageError("give --audio or --sound, not both", "drop one of them")
     if backend == "ltx2":
         raise UsageError("the ltx2 backend makes its own sound; --sound is for video-only backends",
                          "drop --sound, or use --backend ltx")
@@ -143,13 +141,10 @@ def join_windows(pieces: list[tuple[Window, np.ndarray]], total: int) -> np.ndar
     return track
 
 
-def generated_audio_spec(track: GeneratedAudio) -> AudioSpec:
-    """THE hand-off of generated sound to the encoder: a clip's :class:`~shortgen.frames.AudioSpec` that reads
-    ``track`` from memory. Re-point this one function when the audio mixer (fades, loudness) takes over: with
-    ``shortgen.audio``'s ``AudioBuffer`` that is ``AudioBuffer(samples=track.samples, sample_rate=
-    track.sample_rate, label=track.description, info=facts)`` (``track.samples`` is a callable giving every
-    sample made so far, so it also serves sound made along with the frames), as ``AudioMix.bed`` for ``--sound``
-    and ``AudioMix.source`` for a backend's own sound."""
-    from shortgen.frames import AudioSpec
+def generated_audio(track: GeneratedAudio, facts: dict[str, Any]) -> AudioBuffer:
+    """THE hand-off of generated sound to the mixer (:mod:`shortgen.audio`): an :class:`AudioBuffer` reading
+    ``track``. ``track.samples`` is passed as a callable, so sound a backend makes along with the frames is taken
+    after the last frame; a finished ``--sound`` bed is read the same way. ``facts`` go to the sidecar."""
+    from shortgen.frames import AudioBuffer
 
-    return AudioSpec(path=Path(f"<{track.description}>"), live=track)
+    return AudioBuffer(samples=track.samples, sample_rate=track.sample_rate, label=track.description, info=facts)
