@@ -459,6 +459,11 @@ class MakeOptions(Strict):
     voice: str | None = None
     duck: bool | None = None
     # --- end sound ---
+    # --- generated sound (ltx2 branch): --sound TEXT|auto, --sound-model DIR|ID, --sound-steps N
+    sound: str | None = None
+    sound_model: str | None = None
+    sound_steps: Steps | None = None
+    # --- end generated sound
     crf: Crf | None = None
     # reframe (issue 11): how non-9:16 footage and --image stills fill the frame
     fit: FitMode | None = None

@@ -96,16 +96,21 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps:
 def packet_times(container: Any, stream: Any) -> Iterator[int]:
     """The presentation timestamps of the stream's frames, as the demuxer lists them (up to any damage
     that stops the demuxer itself)."""
+    for packet in readable_packets(container, stream):
+        if packet.size and packet.pts is not None and not packet.is_discard:
+            yield packet.pts
+
+
+def readable_packets(container: Any, stream: Any) -> Iterator[Any]:
+    """The stream's packets up to the end, or up to damage that stops the demuxer itself (a file cut off)."""
     import av
 
     packets = container.demux(stream)
     while True:
         try:
-            packet = next(packets)
+            yield next(packets)
         except (StopIteration, av.FFmpegError):
             return
-        if packet.size and packet.pts is not None and not packet.is_discard:
-            yield packet.pts
 
 
 def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
@@ -113,12 +118,7 @@ def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
     does: a packet the decoder rejects is skipped; a demuxer error (a file cut off) ends the stream."""
     import av
 
-    packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except (StopIteration, av.FFmpegError):
-            return
+    for packet in readable_packets(container, stream):
         try:
             decoded = packet.decode()
         except av.FFmpegError:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
+from shortgen.backends import GeneratorBackend, LoadOptions, check_model_folder, get_backend_info, load_backend
 from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
@@ -20,6 +20,7 @@ from shortgen.frames import AudioMix, AudioSpec, Clip, as_fraction
 from shortgen.outputs import check_clip_outputs, writes_srt
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
+from shortgen.soundgen.plan import check_sound_options, sound_plan
 from shortgen.stages import Stage, build_stage, run_stages
 from shortgen.stages.reframe import resize_spec
 from shortgen.timing import Timings
@@ -91,13 +92,26 @@ class MakePlan:
             "speed": {name: getattr(gen, name) for name in SPEED_OPTIONS},
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
+            "sound": sound_plan(self.options, self.prompts),
         }
 
 
 def resolve_preset(options: MakeOptions) -> Preset:
     """The preset with these options applied, every value validated (the options' own too)."""
     checked_options(options)
-    return load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    preset = load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    return _backend_default_model(preset, options)
+
+
+def _backend_default_model(preset: Preset, options: MakeOptions) -> Preset:
+    """``--backend ltx2`` without ``--model``: that backend's default model, not the preset's LTX-Video one."""
+    from shortgen.config import GenerationSpec, replace
+
+    gen = preset.generation
+    if options.model or gen.model != GenerationSpec().model or gen.backend == GenerationSpec().backend:
+        return preset
+    generation = replace(gen, model=get_backend_info(gen.backend).default_model)
+    return replace(preset, generation=generation)
 
 
 def check_duration(duration: float, preset: Preset) -> None:
@@ -127,6 +141,8 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | N
     segments = plan_segments(frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
                              overlap=gen.overlap_frames, prompts=prompts, width=gen.width,
                              height=gen.height, fps=preset.output.fps)
+    check_model_folder(gen.backend, gen.model)
+    check_sound_options(options, prompts, gen.backend)
     output = Path(options.output) if options.output else default_output(prompts)
     seed = options.seed if options.seed is not None else DEFAULT_SEED
     return MakePlan(options, preset, prompts, duration, seed, segments, output)
@@ -176,6 +192,10 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
         stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
     extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra, preset=preset)
+    if preset.loop.mode == "seamless" and preset.generation.backend == "ltx2":  # (ltx2 branch)
+        raise UsageError("--loop seamless is not available with the ltx2 backend yet: it conditions the last "
+                         "segment at a frame LTX-2 cannot place (only frame 0 or 8j+1)",
+                         "use --loop crossfade or --loop pingpong")
     if preset.loop.mode == "seamless":
         from shortgen.stages.loop import room_to_close
 
@@ -212,12 +232,16 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
     audio = _audio_spec(options, preset)
     timings = Timings()
+    # --- generated sound (ltx2 branch): made before the video model loads, so the two never share memory
+    from shortgen.soundgen.clip import sound_bed
+
+    audio, sound = sound_bed(plan, audio, progress, timings)
     started = time.perf_counter()
     if backend is None:
         backend = load_generator(preset, options, progress)
         _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
-    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
+    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap, sound)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend, publish=publish)
 
@@ -250,7 +274,8 @@ def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: 
 
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
-                    progress: Progress, timings: Timings, audio: AudioMix | None, overlap: bool) -> Clip:
+                    progress: Progress, timings: Timings, audio: AudioMix | None, overlap: bool,
+                    sound: dict[str, Any] | None = None) -> Clip:
     from shortgen.chain import stream_segments, stream_segments_ahead
     from shortgen.frames import prefetch
 
@@ -259,11 +284,21 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
                                   guidance_scale=gen.guidance_scale, seed=plan.seed)
     requests = segment_requests(plan.segments, settings)
     count = len(plan.segments.segments)
+    from shortgen.soundgen.clip import backend_sound, finishing  # (ltx2 branch)
+
+    # A backend that makes sound (LTX-2): its segments' sound is joined as their frames are.
+    track, stitcher, audio, made_sound = backend_sound(plan, backend, audio, progress)
+    sound = sound or made_sound
 
     def generate(request: Any) -> Any:
         key = _start_segment_bar(progress, request, count)
         started = time.perf_counter()
-        frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
+        if stitcher is not None:
+            made = backend.generate_with_audio(request, on_step=lambda step, total: progress.advance(key))
+            stitcher.add(request.index, made.audio)
+            frames = made.frames
+        else:
+            frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
         timings.add("model", time.perf_counter() - started)
         progress.advance(key)
         progress.finish(key)
@@ -275,16 +310,20 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn)
-    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead else None
+    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead and not stitcher else None
+    if gen.decode_ahead and stitcher is not None:
+        progress.warn(f"--decode-ahead is off: the {backend.name} backend decodes picture and sound in one call")
     if split is not None:
         frames = stream_segments_ahead(plan.segments, requests, split, first_conditions=first, **loop_options)
     else:
         frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
+    if track is not None:
+        frames = finishing(frames, track)
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
     return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
-                timings.timed("generate", frames), audio=audio)
+                timings.timed("generate", frames), audio=audio, info={"sound": sound} if sound else {})
 
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:

@@ -48,12 +48,12 @@ class LocalRunner:
                     progress.advance("batch")
                     stop = stop or (settings.fail_fast and outcome.status == FAILED)
                 renderer.release_model()
+            progress.finish("batch")  # not when an error or a signal stops it: its one error line says what happened
         finally:
             renderer.release_model()
             report.models_loaded = renderer.models_loaded
             report.workers = [{"name": WORKER, "host": socket.gethostname(), "jobs": report.count(DONE),
                                "models_loaded": renderer.models_loaded, "restarts": 0}]
-            progress.finish("batch")
 
 
 class Eta:

@@ -35,6 +35,7 @@ def make(
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
     music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
     fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
+    sound: o.Sound = None, sound_model: o.SoundModel = None, sound_steps: o.SoundSteps = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
     # publish: check and sign

@@ -147,6 +147,18 @@ CropX = Annotated[float | None, typer.Option("--crop-x", min=0.0, max=1.0, help=
 CropY = Annotated[float | None, typer.Option("--crop-y", min=0.0, max=1.0, help="Crop window position, "
                                              "0 top to 1 bottom (default 0.5).", rich_help_panel=REFRAME)]
 
+# --- generated sound (ltx2 branch)
+Sound = Annotated[str | None, typer.Option("--sound", metavar="TEXT|auto",
+                                           help='Generate a sound bed: a description, or "auto" for the prompt.',
+                                           rich_help_panel=POST)]
+SoundModel = Annotated[str | None, typer.Option("--sound-model", metavar="DIR|ID",
+                                                help="Text-to-audio model (default stabilityai/stable-audio-open-1.0).",
+                                                rich_help_panel=POST)]
+SoundSteps = Annotated[int | None, typer.Option("--sound-steps", min=1, max=500,
+                                                help="Denoising steps for --sound (default: the model's).",
+                                                rich_help_panel=POST)]
+# --- end generated sound
+
 # ---- publish: platform check and Content Credentials ----
 PUB = "Publishing"
 Strict = Annotated[bool | None, typer.Option("--strict/--no-strict",
