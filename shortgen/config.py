@@ -21,7 +21,9 @@ CaptionPosition = Literal["top", "middle", "bottom"]
 LoopMode = Literal["none", "crossfade", "pingpong", "seamless"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
-UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
+# --- upscale methods (issue 12): a resampler, "latent" (LTX multiscale) or "model:PATH" (a pixel upscaler)
+UPSCALE_PATTERN = r"^(?:lanczos|bicubic|bilinear|area|latent|model:.*\S.*)$"
+UpscaleMethod = Annotated[str, Meta(pattern=UPSCALE_PATTERN)]
 SubtitleMode = Literal["burn", "soft", "both"]
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
@@ -217,6 +219,8 @@ def readable_message(message: str, value: Any) -> str:
     """msgspec's wording, for people: ``Expected `int` >= 1`` → ``expected int >= 1 (got 0)``."""
     if HEX_COLOR in message:
         return f"{value!r} is not a colour; use #RRGGBB or #RRGGBBAA"
+    if "latent|model:" in message:  # UPSCALE_PATTERN, as msgspec quotes it
+        return f"{value!r} is not an upscaler; use lanczos, bicubic, bilinear, area, latent or model:PATH"
     message = message.replace("`", "").replace(" | null", "")
     if message.startswith("Expected"):
         message = "expected" + message.removeprefix("Expected")

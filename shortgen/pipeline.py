@@ -135,13 +135,25 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
     if preset.loop.mode != "none":
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
                       "threshold": preset.loop.seam_threshold, "frames": frames})
-    specs.append({"key": "upscale", "width": preset.output.width, "height": preset.output.height,
-                  "method": options.upscale or "lanczos"})
+    specs.append(_upscale_spec(preset, options, generated=frames is not None))
     if options.caption is not None or options.captions:
         specs.append({"key": "captions", "text": options.caption, "file": options.captions,
                       "spec": preset.captions, "safe_zone": preset.safe_zone,
                       "subtitles": options.subtitles or "burn"})
     return specs
+
+
+def _upscale_spec(preset: Preset, options: MakeOptions, generated: bool) -> dict[str, Any]:
+    """The upscale stage's dict (issue 12: ``latent`` needs a generation, ``model:`` runs where the model does)."""
+    method = options.upscale or "lanczos"
+    if method == "latent" and not generated:
+        raise UsageError("--upscale latent upscales the model's latents while generating; an existing video "
+                         "has none", "use --upscale model:PATH (a Real-ESRGAN-family file) or lanczos")
+    spec: dict[str, Any] = {"key": "upscale", "width": preset.output.width, "height": preset.output.height,
+                            "method": method}
+    if method.startswith("model:"):
+        spec["device"] = preset.generation.device
+    return spec
 
 
 def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[Stage]:

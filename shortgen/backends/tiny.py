@@ -60,6 +60,7 @@ def build_tiny_ltx(folder: Path, seed: int = 0, overwrite: bool = False) -> Path
         with quiet_hf_libraries():
             pipe.save_pretrained(staging, safe_serialization=True)
         _write_marker(staging, seed)
+        _write_upscalers(staging, seed)
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
@@ -67,6 +68,13 @@ def build_tiny_ltx(folder: Path, seed: int = 0, overwrite: bool = False) -> Path
         if staging.exists():
             shutil.rmtree(staging)
     return folder
+
+
+def _write_upscalers(folder: Path, seed: int) -> None:
+    """Issue 12: a tiny compact ×2 pixel upscaler for ``--upscale model:DIR/upscaler-x2.safetensors``."""
+    from shortgen.stages.upscale.sr_models import TINY_UPSCALER_FILE, save_tiny_upscaler
+
+    save_tiny_upscaler(folder / TINY_UPSCALER_FILE, "compact", 2, seed=seed)
 
 
 def is_tiny_model(folder: Path) -> bool:

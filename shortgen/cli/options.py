@@ -79,8 +79,11 @@ DecodeAhead = Annotated[bool | None, typer.Option("--decode-ahead/--no-decode-ah
                                                   rich_help_panel=GEN)]
 Image = Annotated[Path | None, typer.Option("--image", help="Start the clip from this still.", rich_help_panel=GEN)]
 
-Upscale = Annotated[Literal["lanczos", "bicubic", "bilinear", "area"] | None, typer.Option("--upscale",
-                                             help="Resampler to the output size.", rich_help_panel=POST)]
+Upscale = Annotated[str | None, typer.Option("--upscale", metavar="METHOD",
+                                             help="To the output size: lanczos, bicubic, bilinear, area "
+                                                  "(resample), latent (LTX multiscale: generate at half size, "
+                                                  "refine at full size) or model:PATH (a Real-ESRGAN-family "
+                                                  ".pth/.safetensors).", rich_help_panel=POST)]
 Loop = Annotated[Literal["none", "crossfade", "pingpong", "seamless"] | None, typer.Option("--loop",
                                           help="Make the clip loop (preset default).", rich_help_panel=POST)]
 LoopOverlap = Annotated[float | None, typer.Option("--loop-overlap", min=0.01,
