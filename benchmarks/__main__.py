@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["startup", "post", "memory", "overhead"]
+ALL = ["startup", "post", "memory", "overhead", "upscale"]
 
 
 def main(argv: list[str]) -> None:
