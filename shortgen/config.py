@@ -43,6 +43,7 @@ Opacity = Annotated[float, Meta(ge=0, le=1)]
 SegmentFrames = Annotated[int, Meta(ge=9)]
 NonNegative = Annotated[int, Meta(ge=0)]
 Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+Fraction01 = Annotated[float, Meta(gt=0, le=1)]  # (0, 1]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -350,6 +351,12 @@ class MakeOptions(Strict):
     subtitles: SubtitleMode | None = None
     audio: str | None = None
     crf: Crf | None = None
+    # --- issue 12: latent upscaling (multiscale), extend, restyle
+    upsampler: str | None = None  # --upscale latent: Hub id, diffusers folder or .safetensors of the upsampler
+    refine_strength: Fraction01 | None = None  # pass 2's denoise_strength (default 0.999, the LTX recipe)
+    extend: str | None = None  # make: the clip to continue
+    restyle: str | None = None  # edit: the prompt to re-render the clip with
+    strength: Fraction01 | None = None  # edit --restyle: how far from the input (default 0.6)
     # output
     output: str | None = None
 

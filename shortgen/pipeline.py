@@ -17,7 +17,9 @@ from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
 from shortgen.errors import MediaError, UsageError
+from shortgen.extend import ExtendPlan, plan_extend
 from shortgen.frames import AudioSpec, Clip, as_fraction
+from shortgen.multiscale import Multiscale, plan_multiscale
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.stages import Stage, build_stage, run_stages
@@ -66,9 +68,16 @@ class MakePlan:
     seed: int
     segments: SegmentPlan
     output: Path
+    multiscale: Multiscale | None = None  # --upscale latent (issue 12): the segments run at pass 2's size
+    extend: ExtendPlan | None = None  # make --extend CLIP (issue 12)
 
     def to_dict(self) -> dict[str, Any]:
         gen = self.preset.generation
+        extra: dict[str, Any] = {}
+        if self.multiscale is not None:
+            extra["multiscale"] = self.multiscale.to_dict()
+        if self.extend is not None:
+            extra["extend"] = self.extend.to_dict()
         return {
             "output": str(self.output),
             "prompts": self.prompts,
@@ -87,6 +96,7 @@ class MakePlan:
             "speed": {name: getattr(gen, name) for name in SPEED_OPTIONS},
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
+            **extra,
         }
 
 
@@ -120,12 +130,25 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | N
     gen = preset.generation
     rules = get_backend_info(gen.backend).rules
     frames = round(duration * preset.output.fps)
-    segments = plan_segments(frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
-                             overlap=gen.overlap_frames, prompts=prompts, width=gen.width,
-                             height=gen.height, fps=preset.output.fps)
+    multiscale = _plan_multiscale(options, preset)
+    width, height = (multiscale.full_width, multiscale.full_height) if multiscale else (gen.width, gen.height)
+    extend = plan_extend(options, preset, frames) if options.extend else None
+    new_frames = frames - extend.kept_frames if extend else frames
+    segments = plan_segments(new_frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
+                             overlap=gen.overlap_frames, prompts=prompts, width=width,
+                             height=height, fps=preset.output.fps)
     output = Path(options.output) if options.output else default_output(prompts)
     seed = options.seed if options.seed is not None else DEFAULT_SEED
-    return MakePlan(options, preset, prompts, duration, seed, segments, output)
+    return MakePlan(options, preset, prompts, duration, seed, segments, output, multiscale, extend)
+
+
+def _plan_multiscale(options: MakeOptions, preset: Preset) -> Multiscale | None:
+    gen = preset.generation
+    if options.upscale != "latent":
+        if options.upsampler or options.refine_strength is not None:
+            raise UsageError("--upsampler and --refine-strength only act with --upscale latent")
+        return None
+    return plan_multiscale(gen.backend, gen.width, gen.height, options.refine_strength)
 
 
 def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[dict[str, Any]]:
@@ -162,7 +185,9 @@ def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None =
 
 def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
     gen = preset.generation
-    extra = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
+    extra: dict[str, Any] = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
+    if options.upscale == "latent":  # issue 12: load the latent upsampler too ("auto": find it)
+        extra["latent_upsampler"] = options.upsampler or "auto"
     load = LoadOptions(model=gen.model, device=gen.device, dtype=gen.dtype, low_memory=gen.low_memory,
                        revision=options.revision, compile=gen.compile, fp8=gen.fp8, vae_tiling=gen.vae_tiling,
                        extra=extra)
@@ -211,11 +236,12 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     stages = build_post_stages(preset, options, requested_frames(options, preset))
     plan = plan_for_stages(options, stages, preset)
     check_output_path(plan.output, overwrite)
-    gen = preset.generation
+    width, height = plan.segments.width, plan.segments.height  # pass 2's size with --upscale latent
     first: list[FrameCondition] = []
     if options.image:
-        image = load_image(Path(options.image), gen.width, gen.height)
+        image = load_image(Path(options.image), width, height)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
+    extend_tail = _extend_condition(plan, first)
     audio = _audio_spec(options)
     timings = Timings()
     started = time.perf_counter()
@@ -224,8 +250,29 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
     clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
+    if plan.extend is not None and extend_tail is not None:
+        from shortgen.extend import extended_stream
+
+        frames = extended_stream(plan.extend, preset.output.fps, width, height, extend_tail, clip.frames)
+        clip = clip.with_frames(frames, num_frames=clip.num_frames + plan.extend.kept_frames)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
+
+
+def _extend_condition(plan: MakePlan, first: list[FrameCondition]) -> np.ndarray | None:
+    """``--extend``: CLIP's last frames, appended to ``first`` as the first segment's condition (issue 12)."""
+    if plan.extend is None:
+        return None
+    from shortgen.extend import source_tail
+
+    if first:
+        raise UsageError("--image and --extend both give the clip's start", "pass one of them")
+    if plan.preset.loop.mode == "seamless":
+        raise UsageError("--loop seamless cannot close a loop over an extended clip",
+                         "use --loop crossfade or pingpong, or no loop")
+    tail = source_tail(plan.extend, plan.preset.output.fps, plan.segments.width, plan.segments.height)
+    first.append(FrameCondition(frames=tail, frame_index=0, strength=1.0))
+    return tail
 
 
 def _encode_prompts_and_free_text_encoder(backend: GeneratorBackend, plan: MakePlan) -> None:
@@ -259,6 +306,10 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     settings = GenerationSettings(negative_prompt=gen.negative_prompt, steps=gen.steps,
                                   guidance_scale=gen.guidance_scale, seed=plan.seed)
     requests = segment_requests(plan.segments, settings)
+    if plan.multiscale is not None:  # issue 12: each call runs both passes (see shortgen.multiscale)
+        from dataclasses import replace
+
+        requests = [replace(r, extra={**r.extra, "multiscale": plan.multiscale.to_dict()}) for r in requests]
     count = len(plan.segments.segments)
 
     def generate(request: Any) -> Any:
@@ -284,7 +335,7 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
-    return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
+    return Clip(plan.segments.width, plan.segments.height, fps, plan.segments.total_frames,
                 timings.timed("generate", frames), audio=audio)
 
 
@@ -346,9 +397,11 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     from shortgen.encode import encode_clip
     from shortgen.media import open_video
     from shortgen.metadata import write_sidecar as write_meta
+    from shortgen.restyle import restyle_prompt
 
     progress = progress or Progress()
     preset = resolve_preset(options)
+    prompt = restyle_prompt(options)
     stages = build_post_stages(preset, options)
     check_output_path(output, overwrite)
     if output.resolve() == source.resolve():
@@ -359,8 +412,25 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     audio = _audio_spec(options) or clip.audio
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
+    backend, seed = None, None
+    if prompt is not None:  # issue 12: --restyle re-renders the frames through the generator first
+        seed = options.seed if options.seed is not None else DEFAULT_SEED
+        clip, backend = _restyled(clip, options, preset, prompt, seed, progress, timings)
     return _finish(clip, stages, output, preset, overwrite, progress, timings, write_sidecar, write_meta,
-                   encode_clip, seed=None, plan=None, backend=None, source=source)
+                   encode_clip, seed=seed, plan=None, backend=backend, source=source)
+
+
+def _restyled(clip: Clip, options: MakeOptions, preset: Preset, prompt: str, seed: int, progress: Progress,
+              timings: Timings) -> tuple[Clip, GeneratorBackend]:
+    from shortgen.restyle import plan_restyle, restyled_frames
+
+    plan = plan_restyle(clip, preset, prompt)
+    started = time.perf_counter()
+    backend = load_generator(preset, options, progress)
+    timings.add("load", time.perf_counter() - started)
+    frames = restyled_frames(clip, plan, backend, options, preset, seed)
+    return Clip(plan.width, plan.height, clip.fps, clip.num_frames, timings.timed("generate", frames),
+                audio=clip.audio, info=clip.info), backend
 
 
 PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

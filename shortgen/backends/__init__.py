@@ -33,6 +33,7 @@ class BackendInfo:
     rules: ShapeRules
     default_model: str
     loader: str  # "module:function" returning a GeneratorBackend
+    latent_upscale: bool = False  # accepts SegmentRequest.extra["multiscale"] (``--upscale latent``)
 
 
 _REGISTRY: dict[str, BackendInfo] = {}
@@ -70,4 +71,5 @@ register_backend(BackendInfo(
     rules=LTX_RULES,
     default_model="Lightricks/LTX-Video-0.9.8-13B-distilled",
     loader="shortgen.backends.ltx:load_ltx",
+    latent_upscale=True,
 ))

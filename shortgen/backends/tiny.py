@@ -29,6 +29,7 @@ MARKER_FILE = "shortgen_tiny.json"
 MARKER_KIND = "shortgen-tiny-ltx"
 
 LATENT_CHANNELS = 8
+LATENT_UPSAMPLER_DIR = "latent_upsampler"
 TEXT_DIM = 32
 
 # Common prompt words get one token each; anything else is spelled out letter by letter and characters
@@ -71,10 +72,27 @@ def build_tiny_ltx(folder: Path, seed: int = 0, overwrite: bool = False) -> Path
 
 
 def _write_upscalers(folder: Path, seed: int) -> None:
-    """Issue 12: a tiny compact ×2 pixel upscaler for ``--upscale model:DIR/upscaler-x2.safetensors``."""
+    """Issue 12: ``latent_upsampler/`` (a diffusers ``LTXLatentUpsamplePipeline`` folder, the layout of
+    ``Lightricks/ltxv-spatial-upscaler-0.9.7``), found by ``--upscale latent``; and a tiny compact ×2 pixel
+    upscaler for ``--upscale model:DIR/upscaler-x2.safetensors``."""
+    from diffusers import LTXLatentUpsamplePipeline
+
     from shortgen.stages.upscale.sr_models import TINY_UPSCALER_FILE, save_tiny_upscaler
 
+    upsample = LTXLatentUpsamplePipeline(vae=_vae(seed), latent_upsampler=tiny_latent_upsampler(seed))
+    upsample.save_pretrained(folder / LATENT_UPSAMPLER_DIR, safe_serialization=True)
     save_tiny_upscaler(folder / TINY_UPSCALER_FILE, "compact", 2, seed=seed)
+
+
+def tiny_latent_upsampler(seed: int = 0, in_channels: int = LATENT_CHANNELS) -> Any:
+    """``LTXLatentUpsamplerModel`` as the published 0.9.7 / 0.9.8 spatial upsampler (3-D convolutions, ×2 in
+    space, not in time), narrow: ``mid_channels`` must be a multiple of 32 (it uses GroupNorm(32))."""
+    import torch
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    torch.manual_seed(seed + 3)
+    return LTXLatentUpsamplerModel(in_channels=in_channels, mid_channels=32, num_blocks_per_stage=1, dims=3,
+                                   spatial_upsample=True, temporal_upsample=False).eval()
 
 
 def is_tiny_model(folder: Path) -> bool:

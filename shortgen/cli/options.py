@@ -122,6 +122,23 @@ Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SE
 Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
                                             rich_help_panel=POST)]
 
+# --- issue 12: latent upscaling, extend, restyle
+Upsampler = Annotated[str | None, typer.Option("--upsampler", metavar="PATH|ID",
+                                               help="Latent upsampler for --upscale latent: Hub id, diffusers "
+                                                    "folder or .safetensors (default: the model folder's "
+                                                    "latent_upsampler/, or the published one for LTX 0.9.7/0.9.8).",
+                                               rich_help_panel=GEN)]
+RefineStrength = Annotated[float | None, typer.Option("--refine-strength",
+                                                      help="--upscale latent: how much the full-size pass "
+                                                           "re-denoises (0-1, default 0.999).", rich_help_panel=GEN)]
+Extend = Annotated[Path | None, typer.Option("--extend", metavar="CLIP", help="Continue this clip: it comes first, "
+                                             "--duration is the total.", rich_help_panel=GEN, dir_okay=False)]
+Restyle = Annotated[str | None, typer.Option("--restyle", metavar="PROMPT",
+                                             help="Re-render the clip with the model following PROMPT.",
+                                             rich_help_panel=GEN)]
+Strength = Annotated[float | None, typer.Option("--strength", help="--restyle: how far from the input, in (0, 1] "
+                                                "(default 0.6).", rich_help_panel=GEN)]
+
 
 # Command parameters whose names differ from the MakeOptions field they set.
 FIELD_OF_PARAMETER = {"guidance": "guidance_scale", "compile_model": "compile"}
