@@ -81,7 +81,7 @@ JOB_KEY_VERSION = 1
 DEFAULT_OUTPUT_TEMPLATE = "{index:03d}-{name}.mp4"  # name: the job's name, else the slug
 NAME_FIELDS = ("index", "name", "slug", "seed", "date", "preset")
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
-INPUT_FILE_FIELDS = ("image", "captions", "audio", "font")
+INPUT_FILE_FIELDS = ("image", "captions", "audio", "font", "extend")  # extend: issue 12
 LOCK_DIR = ".shortgen-locks"
 # A job waits this long for its lock: long enough to ride out another process's brief stale-file sweep.
 LOCK_WAIT_SECONDS = 2.0
@@ -261,8 +261,9 @@ class PlannedJob:
     def model_group(self) -> tuple[Any, ...]:
         """Jobs with equal groups share one loaded model."""
         gen = self.plan.preset.generation
+        upsampler = (self.options.upsampler or "auto") if self.options.upscale == "latent" else None  # issue 12
         return (gen.backend, gen.model, self.options.revision, gen.device, gen.dtype, gen.low_memory, gen.compile,
-                gen.attention_backend, gen.fp8, gen.vae_tiling)
+                gen.attention_backend, gen.fp8, gen.vae_tiling, upsampler)
 
     def to_dict(self) -> dict[str, Any]:
         plan = self.plan.to_dict()
