@@ -36,7 +36,7 @@ from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsampler
 from huggingface_hub import try_to_load_from_cache
 
 from shortgen.backends.base import FrameCondition
-from shortgen.backends.ltx.load import (
+from shortgen.backends.ltx.source import (
     _HUB_ID,
     ModelSource,
     _hub_error,
