@@ -60,3 +60,12 @@ def plan_multiscale(backend: str, width: int, height: int, refine_strength: floa
         except UsageError as err:
             raise UsageError(f"--upscale latent {what} ({w}x{h}): {err.message}", err.hint) from None
     return Multiscale(width, height, refine_strength=REFINE_STRENGTH if refine_strength is None else refine_strength)
+
+
+def refine_steps(extra: dict[str, Any]) -> int:
+    """Pass 2's denoising steps for a request's ``extra`` (diffusers keeps ``int(n · strength)`` of n timesteps)."""
+    spec = extra.get("multiscale")
+    if not spec:
+        return 0
+    count = len(spec["refine_timesteps"])
+    return min(int(count * spec["refine_strength"]), count)

@@ -341,8 +341,10 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:
     """A segment's bar: one tick per denoising step, and a last one for the VAE decode that follows them."""
+    from shortgen.multiscale import refine_steps
+
     key = f"segment{request.index}"
-    progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+    progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + refine_steps(request.extra) + 1)
     return key
 
 

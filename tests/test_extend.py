@@ -73,7 +73,7 @@ def test_extend_starts_with_the_clip_and_continues_from_its_end(tiny_backend: An
 
 @pytest.mark.parametrize(("make_clip_file", "message"), [
     (lambda d: d / "missing.mp4", "does not exist"),
-    (lambda d: (d / "junk.mp4").write_bytes(b"not a video") and d / "junk.mp4", "cannot read"),
+    (lambda d: (d / "junk.mp4").write_bytes(b"not a video") and d / "junk.mp4", "not a video"),
     (lambda d: write_test_video(d / "short.mp4", n=5, fps=FPS), "at least the 9 frames"),
 ])
 def test_bad_clips_are_one_line_errors_and_write_nothing(tmp_path: Path, make_clip_file: Any,

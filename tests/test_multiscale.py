@@ -113,7 +113,7 @@ def test_backend_without_an_upsampler_says_which_upscale_values_work(tmp_path: P
     register_backend(BackendInfo(name="flat-test", description="no upsampler", rules=ShapeRules(),
                                  default_model="x/y", loader="shortgen.backends.ltx:load_ltx"))
     preset = small_preset(tmp_path, generation={"backend": "flat-test"})
-    with pytest.raises(UsageError, match="no latent upsampler.*lanczos.*model:PATH"):
+    with pytest.raises(UsageError, match=r"no latent upsampler.*lanczos.*model:PATH"):
         plan_for_stages(MakeOptions(prompt="x", preset=str(preset), upscale="latent"))
 
 
@@ -150,13 +150,13 @@ def test_upsampler_whose_channels_do_not_match_the_vae(tiny_model_dir: Path, tmp
 
     folder = tmp_path / "wrong-upsampler"
     tiny_latent_upsampler(in_channels=16).save_pretrained(folder)
-    with pytest.raises(ModelError, match="16 latent channels.*VAE has 8"):
+    with pytest.raises(ModelError, match=r"16 latent channels.*VAE has 8"):
         load_backend("ltx", LoadOptions(model=str(tiny_model_dir), extra={"latent_upsampler": str(folder)}))
 
 
 def test_uncached_hub_upsampler_offline(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelError, match="not in the local Hugging Face cache.*hf download"):
+    with pytest.raises(ModelError, match=r"not in the local Hugging Face cache.*hf download"):
         load_backend("ltx", LoadOptions(model=str(tiny_model_dir),
                                         extra={"latent_upsampler": "Lightricks/ltxv-spatial-upscaler-0.9.7"}))
 
@@ -164,7 +164,7 @@ def test_uncached_hub_upsampler_offline(tiny_model_dir: Path, monkeypatch: pytes
 def test_model_folder_without_an_upsampler(tiny_model_dir: Path, tmp_path: Path) -> None:
     bare = tmp_path / "bare"
     shutil.copytree(tiny_model_dir, bare, ignore=shutil.ignore_patterns("latent_upsampler"))
-    with pytest.raises(ModelError, match="no latent upsampler is known.*--upsampler"):
+    with pytest.raises(ModelError, match=r"no latent upsampler is known.*--upsampler"):
         load_backend("ltx", LoadOptions(model=str(bare), extra={"latent_upsampler": "auto"}))
 
 

@@ -27,8 +27,10 @@ from shortgen.backends.base import (
     ShapeRules,
     StepCallback,
 )
+from shortgen.backends.ltx.restyle import encode_video, restyle_schedule
 from shortgen.backends.ltx.source import ModelSource
 from shortgen.backends.ltx.tiny import quiet_hf_libraries
+from shortgen.backends.ltx.upsample import LatentUpsampler, multiscale_passes, upsample_options
 from shortgen.errors import ModelError, UsageError
 
 DISTILLED_TIMESTEPS: tuple[float, ...] = (1000.0, 993.0, 987.0, 981.0, 975.0, 909.0, 725.0, 0.03)
@@ -39,7 +41,8 @@ CALL_DEFAULTS: dict[str, Any] = {
     "guidance_rescale": 0.7,
     "max_sequence_length": 256,
 }
-REQUEST_EXTRA_KEYS = frozenset({*CALL_DEFAULTS, "timesteps"})
+# "multiscale": --upscale latent (see .upsample); "video" + "denoise_strength": --restyle (see .restyle)
+REQUEST_EXTRA_KEYS = frozenset({*CALL_DEFAULTS, "timesteps", "multiscale", "video", "denoise_strength"})
 EMBEDDING_CACHE_SIZE = 16
 # Latent frames decoded before a tail and dropped (see LTXBackend.decode_tail).
 TAIL_CONTEXT_LATENT_FRAMES = 1
@@ -92,6 +95,7 @@ class LTXBackend:
         base_model: str | None,
         distilled: bool,
         random_weights: bool,
+        latent_upsampler: LatentUpsampler | None = None,
     ) -> None:
         self.rules: ShapeRules = LTX_RULES
         self._pipe = pipe
@@ -104,6 +108,7 @@ class LTXBackend:
         self._random_weights = random_weights
         self._embeddings: OrderedDict[tuple[str, str | None, int], dict[str, torch.Tensor | None]] = OrderedDict()
         self._side_stream: torch.cuda.Stream | None = None
+        self.latent_upsampler = latent_upsampler  # for SegmentRequest.extra["multiscale"]
 
     @property
     def pipeline(self) -> LTXConditionPipeline:
@@ -126,6 +131,7 @@ class LTXBackend:
             "attention_backend": self._options.extra.get("attention_backend"),
             "fp8": self._options.fp8,
             "vae_tiling": bool(getattr(self._pipe.vae, "use_tiling", False)),
+            "latent_upsampler": self.latent_upsampler.describe() if self.latent_upsampler else None,
             "diffusers": diffusers.__version__,
             "torch": torch.__version__,
         }
@@ -192,6 +198,19 @@ class LTXBackend:
         for cond in request.conditions:
             check_condition(cond, request.num_frames, request.width, request.height)
         call = self._call_arguments(request)
+        generator = generator or self._generator(request.seed)
+        if "multiscale" in request.extra:
+            return self._call_multiscale(request, call, on_step, output_type, generator)
+        start: dict[str, Any] = {}
+        if request.extra.get("video") is not None:  # --restyle: restart from the encoded input
+            start["latents"] = encode_video(self._pipe, request.extra["video"])
+            call["timesteps"], start["denoise_strength"] = restyle_schedule(
+                float(request.extra.get("denoise_strength", 1.0)), call.get("timesteps"), request.steps)
+            call["num_inference_steps"] = len(call["timesteps"])
+        return self._run(request, call, on_step, output_type, generator, **start)
+
+    def _run(self, request: SegmentRequest, call: dict[str, Any], on_step: StepCallback | None, output_type: str,
+             generator: torch.Generator, **start: Any) -> tuple[Any, torch.dtype]:
         do_cfg = request.guidance_scale > 1.0
         embeds = self._prompt_embeddings(request.prompt, request.negative_prompt, do_cfg, call["max_sequence_length"])
         output = self._pipe(
@@ -201,13 +220,27 @@ class LTXBackend:
             num_frames=request.num_frames,
             frame_rate=request.fps,
             guidance_scale=request.guidance_scale,
-            generator=generator or self._generator(request.seed),
+            generator=generator,
             output_type=output_type,
             callback_on_step_end=_step_callback(on_step),
             **embeds,
             **call,
+            **start,
         )
         return output, embeds["prompt_embeds"].dtype
+
+    def _call_multiscale(self, request: SegmentRequest, call: dict[str, Any], on_step: StepCallback | None,
+                         output_type: str, generator: torch.Generator) -> tuple[Any, torch.dtype]:
+        """--upscale latent (see :mod:`.upsample`): pass 1 at half size, the upsampler, pass 2 at full size."""
+        if self.latent_upsampler is None:
+            raise ModelError("the model was loaded without a latent upsampler, so --upscale latent cannot run",
+                             "load it with LoadOptions(extra={'latent_upsampler': 'auto' or PATH|ID})")
+        small, refine = multiscale_passes(request, call, self.rules)
+        first, _ = self._run(small, call, on_step, "latent", generator)
+        upsampled = self.latent_upsampler.upsample(first.frames, **upsample_options(request))
+        del first
+        return self._run(request, refine, on_step, output_type, generator, latents=upsampled,
+                         denoise_strength=float(request.extra["multiscale"]["refine_strength"]))
 
     def _decode_frames(self, denoised: DenoisedLatents, request: SegmentRequest, first_latent: int,
                        skip: int) -> np.ndarray:
@@ -277,7 +310,7 @@ class LTXBackend:
         if unknown:
             raise UsageError(f"unknown ltx generation option(s): {', '.join(unknown)}",
                              f"allowed: {', '.join(sorted(REQUEST_EXTRA_KEYS))}")
-        call = {**CALL_DEFAULTS, **{k: v for k, v in request.extra.items() if k != "timesteps"}}
+        call = {**CALL_DEFAULTS, **{k: v for k, v in request.extra.items() if k in CALL_DEFAULTS}}
         timesteps = request.extra.get("timesteps")
         if timesteps is None and self._distilled and request.steps == len(DISTILLED_TIMESTEPS):
             timesteps = DISTILLED_TIMESTEPS

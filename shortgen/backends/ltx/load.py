@@ -24,12 +24,13 @@ from shortgen.backends.ltx.source import (
     resolve_source,
 )
 from shortgen.backends.ltx.tiny import quiet_hf_libraries, read_marker
+from shortgen.backends.ltx.upsample import check_upsampler, load_latent_upsampler
 from shortgen.errors import ModelError, UsageError
 from shortgen.progress import Progress
 
 BASE_MODEL_13B = "Lightricks/LTX-Video-0.9.8-13B-distilled"
 BASE_MODEL_2B = "Lightricks/LTX-Video-0.9.5"
-LOAD_EXTRA_KEYS = frozenset({"base_model", "distilled", "attention_backend"})
+LOAD_EXTRA_KEYS = frozenset({"base_model", "distilled", "attention_backend", "latent_upsampler"})
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
@@ -39,6 +40,9 @@ def load_ltx(options: LoadOptions, progress: Progress) -> LTXBackend:
     device = pick_device(options.device)
     dtype = pick_dtype(options.dtype, device)
     source = resolve_source(options.model)
+    upsampler_ref = options.extra.get("latent_upsampler")
+    if upsampler_ref:  # --upscale latent: a missing or uncached upsampler fails before the long model load
+        check_upsampler(str(upsampler_ref), source)
     if source.kind == "folder" and options.revision:
         progress.warn(f"revision '{options.revision}' is ignored for the local folder {source.ref}")
     progress.start("load", "Loading model", None)
@@ -55,6 +59,10 @@ def load_ltx(options: LoadOptions, progress: Progress) -> LTXBackend:
     pipe.set_progress_bar_config(disable=True)
     progress.finish("load")
     marker = read_marker(Path(local_path)) if local_path and Path(local_path).is_dir() else None
+    upsampler = None
+    if upsampler_ref:
+        with quiet_hf_libraries():
+            upsampler = load_latent_upsampler(str(upsampler_ref), source, pipe.vae, device, dtype)
     return LTXBackend(
         pipe=pipe,
         options=options,
@@ -64,6 +72,7 @@ def load_ltx(options: LoadOptions, progress: Progress) -> LTXBackend:
         base_model=base_model,
         distilled=_is_distilled(options, marker),
         random_weights=bool(marker and marker.get("random_weights")),
+        latent_upsampler=upsampler,
     )
 
 

@@ -25,7 +25,7 @@ timesteps runs the last four) and the full-size conditions, then decodes as a on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ from diffusers import LTXLatentUpsamplePipeline
 from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 from huggingface_hub import try_to_load_from_cache
 
-from shortgen.backends.base import FrameCondition
+from shortgen.backends.base import FrameCondition, SegmentRequest, ShapeRules
 from shortgen.backends.ltx.source import (
     _HUB_ID,
     ModelSource,
@@ -49,6 +49,7 @@ from shortgen.errors import ModelError, UsageError
 AUTO = "auto"
 PUBLISHED_UPSAMPLER = "Lightricks/ltxv-spatial-upscaler-0.9.7"
 SUBFOLDER = "latent_upsampler"
+UPSAMPLER_CONTEXT = "the latent upsampler for --upscale latent"
 
 
 @dataclass
@@ -80,6 +81,13 @@ def load_latent_upsampler(ref: str, model: ModelSource, vae: Any, device: torch.
     pipe = LTXLatentUpsamplePipeline(vae=vae, latent_upsampler=network.to(device=device, dtype=dtype))
     pipe.set_progress_bar_config(disable=True)
     return LatentUpsampler(pipe, kind, where, revision)
+
+
+def check_upsampler(ref: str, model: ModelSource) -> None:
+    """Resolve ``ref`` and, offline, check a Hub upsampler is cached: cheap, before the main model loads."""
+    kind, where = resolve_upsampler(ref, model)
+    if kind == "hub":
+        _require_cached(where, None, UPSAMPLER_CONTEXT)
 
 
 def resolve_upsampler(ref: str, model: ModelSource) -> tuple[Literal["folder", "file", "hub"], str]:
@@ -120,9 +128,8 @@ def _load_network(kind: str, where: str, dtype: torch.dtype) -> tuple[LTXLatentU
             return _from_pretrained(where, dtype, None), None
         raise ModelError(f"{folder} is not a diffusers latent upsampler folder (no model_index.json or config.json)",
                          "pass the folder saved by save_pretrained, a .safetensors file or a Hub id")
-    context = "the latent upsampler for --upscale latent"
-    _require_cached(where, None, context)
-    network = _from_pretrained(where, dtype, SUBFOLDER, context)
+    _require_cached(where, None, UPSAMPLER_CONTEXT)
+    network = _from_pretrained(where, dtype, SUBFOLDER, UPSAMPLER_CONTEXT)
     cached = try_to_load_from_cache(where, "model_index.json")
     return network, Path(cached).parent.name if isinstance(cached, str) else None
 
@@ -172,6 +179,26 @@ def upsampler_config(state: dict[str, torch.Tensor], path: Path) -> dict[str, An
     spatial, temporal = {4: (True, False), 8: (True, True), 2: (False, True)}[up.shape[0] // mid]
     return {"in_channels": first.shape[1], "mid_channels": mid, "num_blocks_per_stage": len(blocks),
             "dims": first.ndim - 2, "spatial_upsample": spatial, "temporal_upsample": temporal}
+
+
+def multiscale_passes(request: SegmentRequest, call: dict[str, Any],
+                      rules: ShapeRules) -> tuple[SegmentRequest, dict[str, Any]]:
+    """Pass 1's request (half size, conditions scaled down) and pass 2's call arguments (the refine schedule)."""
+    spec = request.extra["multiscale"]
+    width, height = int(spec["width"]), int(spec["height"])
+    if (width * 2, height * 2) != (request.width, request.height):
+        raise UsageError(f"a multiscale request of {request.width}x{request.height} needs pass 1 at half that size, "
+                         f"not {width}x{height}")
+    rules.check_size(width, height)
+    small = replace(request, width=width, height=height, conditions=tuple(half_size(c) for c in request.conditions))
+    timesteps = [float(t) for t in spec["refine_timesteps"]]
+    return small, {**call, "timesteps": timesteps, "num_inference_steps": len(timesteps)}
+
+
+def upsample_options(request: SegmentRequest) -> dict[str, float]:
+    spec = request.extra["multiscale"]
+    return {"adain_factor": float(spec["adain_factor"]),
+            "tone_map_compression_ratio": float(spec["tone_map_compression_ratio"])}
 
 
 def half_size(cond: FrameCondition) -> FrameCondition:
