@@ -37,7 +37,8 @@ def edit(
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
-    """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip."""
+    """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip; with --restyle,
+    re-render it through the model first."""
     flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)
     if output is None:
