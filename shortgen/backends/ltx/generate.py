@@ -202,8 +202,12 @@ class LTXBackend:
         if "multiscale" in request.extra:
             return self._call_multiscale(request, call, on_step, output_type, generator)
         start: dict[str, Any] = {}
-        if request.extra.get("video") is not None:  # --restyle: restart from the encoded input
-            start["latents"] = encode_video(self._pipe, request.extra["video"])
+        video = request.extra.get("video")
+        if video is not None:  # --restyle: restart from the encoded input
+            if video.shape != (request.num_frames, request.height, request.width, 3):
+                raise UsageError(f"restyle input frames {video.shape} do not match the segment "
+                                 f"({request.num_frames}, {request.height}, {request.width}, 3)")
+            start["latents"] = encode_video(self._pipe, video)
             call["timesteps"], start["denoise_strength"] = restyle_schedule(
                 float(request.extra.get("denoise_strength", 1.0)), call.get("timesteps"), request.steps)
             call["num_inference_steps"] = len(call["timesteps"])
