@@ -26,7 +26,9 @@ from shortgen.errors import MediaError, ShortgenError, UsageError
 if TYPE_CHECKING:
     import numpy as np
 
+    from shortgen.backends.base import FrameCondition
     from shortgen.config import MakeOptions, Preset
+    from shortgen.frames import Clip
 
 DEFAULT_CONDITION_FRAMES = 9
 
@@ -102,6 +104,26 @@ def source_tail(plan: ExtendPlan, fps: int, width: int, height: int) -> np.ndarr
         raise MediaError(f"{plan.source} decoded to {len(tail)} frames, fewer than the {plan.condition_frames} "
                          "it was probed with")
     return np.stack(tail)
+
+
+def opening_condition(plan: ExtendPlan, fps: int, width: int, height: int, *, image: bool,
+                      loop_mode: str) -> tuple[np.ndarray, FrameCondition]:
+    """CLIP's last frames at the generation size, and the first segment's condition built from them."""
+    from shortgen.backends.base import FrameCondition
+
+    if image:
+        raise UsageError("--image and --extend both give the clip's start", "pass one of them")
+    if loop_mode == "seamless":
+        raise UsageError("--loop seamless cannot close a loop over an extended clip",
+                         "use --loop crossfade or pingpong, or no loop")
+    tail = source_tail(plan, fps, width, height)
+    return tail, FrameCondition(frames=tail, frame_index=0, strength=1.0)
+
+
+def extended_clip(clip: Clip, plan: ExtendPlan, fps: int, tail: np.ndarray) -> Clip:
+    """``clip`` (the generated frames) with CLIP in front, joined as :func:`extended_stream` joins them."""
+    frames = extended_stream(plan, fps, clip.width, clip.height, tail, clip.frames)
+    return clip.with_frames(frames, num_frames=clip.num_frames + plan.kept_frames)
 
 
 def extended_stream(plan: ExtendPlan, fps: int, width: int, height: int, tail: np.ndarray,

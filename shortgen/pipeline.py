@@ -241,7 +241,13 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     if options.image:
         image = load_image(Path(options.image), width, height)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
-    extend_tail = _extend_condition(plan, first)
+    extend_tail = None
+    if plan.extend is not None:  # issue 12: the first segment continues from CLIP's last frames
+        from shortgen.extend import opening_condition
+
+        extend_tail, condition = opening_condition(plan.extend, preset.output.fps, width, height, image=bool(first),
+                                                   loop_mode=preset.loop.mode)
+        first.append(condition)
     audio = _audio_spec(options)
     timings = Timings()
     started = time.perf_counter()
@@ -251,28 +257,11 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         timings.add("load", time.perf_counter() - started)
     clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
     if plan.extend is not None and extend_tail is not None:
-        from shortgen.extend import extended_stream
+        from shortgen.extend import extended_clip
 
-        frames = extended_stream(plan.extend, preset.output.fps, width, height, extend_tail, clip.frames)
-        clip = clip.with_frames(frames, num_frames=clip.num_frames + plan.extend.kept_frames)
+        clip = extended_clip(clip, plan.extend, preset.output.fps, extend_tail)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend)
-
-
-def _extend_condition(plan: MakePlan, first: list[FrameCondition]) -> np.ndarray | None:
-    """``--extend``: CLIP's last frames, appended to ``first`` as the first segment's condition (issue 12)."""
-    if plan.extend is None:
-        return None
-    from shortgen.extend import source_tail
-
-    if first:
-        raise UsageError("--image and --extend both give the clip's start", "pass one of them")
-    if plan.preset.loop.mode == "seamless":
-        raise UsageError("--loop seamless cannot close a loop over an extended clip",
-                         "use --loop crossfade or pingpong, or no loop")
-    tail = source_tail(plan.extend, plan.preset.output.fps, plan.segments.width, plan.segments.height)
-    first.append(FrameCondition(frames=tail, frame_index=0, strength=1.0))
-    return tail
 
 
 def _encode_prompts_and_free_text_encoder(backend: GeneratorBackend, plan: MakePlan) -> None:

@@ -116,3 +116,11 @@ def test_edit_refuses_latent_upscaling(tmp_path: Path) -> None:
     result = runner.invoke(app, ["edit", str(source), "--upscale", "latent", "-o", str(out)])
     assert result.exit_code == 2 and "model:PATH" in result.output
     assert not out.exists()
+
+
+def test_models_tiny_writes_a_compact_x2_upscaler(tiny_model_dir: Path) -> None:
+    path = tiny_model_dir / "upscaler-x2.safetensors"
+    spec = detect(read_state_dict(path))
+    assert (spec.arch, spec.scale) == ("compact", 2)
+    frames = load_upscaler(path, device="cpu").upscale(np.zeros((1, 16, 24, 3), dtype=np.uint8))
+    assert frames.shape == (1, 32, 48, 3)
