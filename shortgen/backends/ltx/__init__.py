@@ -28,11 +28,18 @@ Generation defaults (diffusers' LTX docs for the 0.9.7 / 0.9.8 distilled models)
 ``guidance_rescale=0.7`` (only acts when ``guidance_scale > 1``). A distilled model asked for 8 steps
 uses the distilled timesteps ``[1000, 993, 987, 981, 975, 909, 725, 0.03]``; any other step count uses the
 pipeline's own schedule. ``SegmentRequest.extra`` may override: ``decode_timestep``, ``decode_noise_scale``,
-``image_cond_noise_scale``, ``guidance_rescale``, ``max_sequence_length``, ``timesteps``.
+``image_cond_noise_scale``, ``guidance_rescale``, ``max_sequence_length``, ``timesteps``; and it may ask for
+``multiscale`` (``--upscale latent``: two passes around the latent upsampler, see :mod:`.upsample`) or
+``video`` + ``denoise_strength`` (``--restyle``: restart from the encoded input frames, see :mod:`.restyle`).
 
 ``LoadOptions.extra`` keys: ``base_model`` (see above), ``distilled`` (bool; default: the model reference
 contains "distilled", or the tiny test model), ``attention_backend`` (a diffusers ``AttentionBackendName``
-such as ``"flash"`` or ``"sage"``, set on the transformer).
+such as ``"flash"`` or ``"sage"``, set on the transformer), ``latent_upsampler`` (``"auto"``, a Hub id, a
+diffusers folder or a ``.safetensors`` file: see :mod:`.upsample`).
+
+Modules: :mod:`.source` (where the weights come from; offline checks and Hub errors other loaders reuse),
+:mod:`.load`, :mod:`.generate` (requests → frames, the denoise / decode split), :mod:`.upsample`,
+:mod:`.restyle`, :mod:`.tiny` (the tiny offline model).
 """
 
 from __future__ import annotations
