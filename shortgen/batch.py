@@ -69,6 +69,7 @@ from shortgen.config import (
 from shortgen.config import replace as replace_fields
 from shortgen.errors import ConfigError, ShortgenError, UsageError
 from shortgen.metadata import read_sidecar, sidecar_path
+from shortgen.paths import check_input_file, read_text_file
 from shortgen.pipeline import MakePlan, default_output, plan_for_stages
 from shortgen.presets import read_yaml
 from shortgen.progress import Progress
@@ -118,8 +119,7 @@ def load_job_file(ref: str | Path, *, stdin: TextIO | None = None) -> JobFile:
     if str(ref) == "-":
         return parse_prompt_lines((stdin or sys.stdin).read(), "<stdin>", Path.cwd())
     path = Path(ref)
-    if not path.is_file():
-        raise UsageError(f"job file {path} does not exist", "check the path")
+    check_input_file(path, "job file")
     base = path.resolve().parent
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
@@ -130,10 +130,7 @@ def load_job_file(ref: str | Path, *, stdin: TextIO | None = None) -> JobFile:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
+    return read_text_file(path, "job file")
 
 
 def parse_job_mapping(data: Any, source: str, base_dir: Path) -> JobFile:

@@ -17,6 +17,7 @@ Rules that shape the cues (documented in the README):
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,7 @@ from typing import Annotated
 import msgspec
 
 from shortgen.errors import UsageError
+from shortgen.paths import check_input_file, os_error
 
 MAX_WORDS_PER_CUE = 7
 PAUSE_SECONDS = 0.6
@@ -82,10 +84,14 @@ def caption_cue(text: str, duration: float) -> Cue:
     text = clean_caption_text(text, "--caption")
     if not text.strip():
         raise UsageError("the caption is empty", "give some text, or leave out --caption")
-    if len(text) > MAX_CAPTION_CHARS:
-        raise UsageError(f"the caption is {len(text)} characters; at most {MAX_CAPTION_CHARS} fit on screen",
-                         "shorten it, or use --captions with timed cues")
+    check_caption_length(text, "the caption", "shorten it, or use --captions with timed cues")
     return Cue(0.0, duration, text)
+
+
+def check_caption_length(text: str, what: str, hint: str) -> None:
+    """The limit ``--caption`` has, for every caption shown at once (a file's cues too)."""
+    if len(text) > MAX_CAPTION_CHARS:
+        raise UsageError(f"{what} is {len(text)} characters; at most {MAX_CAPTION_CHARS} fit on screen", hint)
 
 
 # --- SRT and WebVTT through pysubs2, with a structural pass that names lines --------------------------------
@@ -166,6 +172,7 @@ def parse_subtitles(text: str, source: str, fmt: str) -> list[Cue]:
         # A blank line ends a cue's text; pysubs2 keeps what follows (a VTT cue identifier, a NOTE).
         body = event.plaintext.split("\n\n")[0]
         body = clean_caption_text(body, where)
+        check_caption_length(body, f"{where}: the cue", "split it into several timed cues")
         if body.strip() and event.end > event.start:
             cues.append(Cue(event.start / 1000, event.end / 1000, body))
     if not cues:
@@ -220,6 +227,9 @@ def parse_word_json(text: str, source: str) -> list[Cue]:
         except msgspec.ValidationError as err:
             raise UsageError(f"{where}: {_word_entry_problem(err, entry)}",
                              'each entry needs "word" (text), "start" and "end" (seconds)') from None
+        for name in ("start", "end"):
+            if not math.isfinite(getattr(parsed, name)):
+                raise UsageError(f"{where}: '{name}' is {getattr(parsed, name)}; give a finite number of seconds")
         if parsed.end < parsed.start:
             raise UsageError(f"{where}: 'end' ({parsed.end:g}) is before 'start' ({parsed.start:g})")
         word = clean_caption_text(parsed.word, where).replace("\n", " ").strip()
@@ -227,7 +237,10 @@ def parse_word_json(text: str, source: str) -> list[Cue]:
             words.append(Word(word, parsed.start, parsed.end))
     if not words:
         raise UsageError(f"{source} has no words", "give at least one entry with text")
-    return group_words(_untangle_words(words))
+    cues = group_words(_untangle_words(words))
+    for cue in cues:
+        check_caption_length(cue.text, f"{source}: the cue at {cue.start:g} s", "split the words into shorter ones")
+    return cues
 
 
 def _untangle_words(words: list[Word]) -> list[Word]:
@@ -277,14 +290,13 @@ def load_cues(path: Path) -> list[Cue]:
     if suffix not in FORMATS:
         raise UsageError(f"cannot read captions from '{path.name}': unknown format '{suffix or '(none)'}'",
                          "use .srt, .vtt or a word-timing .json")
-    if not path.is_file():
-        raise UsageError(f"captions file {path} does not exist", "check the --captions path")
+    check_input_file(path, "captions file", "check the --captions path")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise UsageError(f"{path.name} is not UTF-8 text (byte {err.start + 1})", "save it as UTF-8") from None
     except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+        raise os_error(err, path) from None
     if suffix == ".json":
         return parse_word_json(text, path.name)
     return sorted(parse_subtitles(text, path.name, suffix[1:]), key=lambda c: (c.start, c.end))

@@ -6,6 +6,7 @@ Precedence is explicit and lives in :func:`merge_layers`: CLI flag > job file > 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,12 @@ SegmentFrames = Annotated[int, Meta(ge=9)]
 NonNegative = Annotated[int, Meta(ge=0)]
 Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 Fraction01 = Annotated[float, Meta(gt=0, le=1)]  # (0, 1]
+# Generation size bounds (README "Limits"): sides are multiples of 32 (the model's rule) up to 2048, and at most
+# 1920x1088 pixels (1080p rounded up to the grid), 4x the default 544x960: the transformer's tokens and the VAE
+# decoder's activations grow with pixels x frames, and the platforms show 1080x1920 at most anyway.
+MAX_GEN_SIDE = 2048
+MAX_GEN_PIXELS = 1920 * 1088
+GenSide = Annotated[int, Meta(ge=32, le=MAX_GEN_SIDE)]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -76,8 +83,8 @@ class GenerationSpec(Strict):
 
     backend: str = "ltx"
     model: str = "Lightricks/LTX-Video-0.9.8-13B-distilled"
-    width: Annotated[int, Meta(ge=32)] = 544
-    height: Annotated[int, Meta(ge=32)] = 960
+    width: GenSide = 544
+    height: GenSide = 960
     steps: Steps = 8
     guidance_scale: Annotated[float, Meta(ge=0)] = 1.0
     negative_prompt: str = "worst quality, inconsistent motion, blurry, jittery, distorted"
@@ -92,6 +99,11 @@ class GenerationSpec(Strict):
     fp8: bool = False  # store the transformer's weights in float8, compute in the model dtype
     vae_tiling: bool = False  # decode in tiles (less memory at large sizes); low_memory turns it on too
     decode_ahead: bool = False  # decode a segment while the next one denoises
+
+    def __post_init__(self) -> None:
+        if self.width * self.height > MAX_GEN_PIXELS:
+            raise ValueError(f"generation size {self.width}x{self.height} is {self.width * self.height:,} pixels; "
+                             f"at most {MAX_GEN_PIXELS:,} (1920x1088 or 1088x1920)")
 
 
 class EncoderSpec(Strict):
@@ -268,10 +280,31 @@ def validate_model(model: type[StructT], data: Any, source: str) -> StructT:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a mapping of keys to values, got {type(data).__name__}")
     data = dict(data)
+    check_finite(data, source)
     try:
         return convert(model, data)
     except msgspec.ValidationError as err:
         raise ConfigError(describe_validation_error(err, source, model, data)) from None
+
+
+def non_finite(data: Any, parts: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], float] | None:
+    """Where ``data`` holds ``inf`` or ``nan`` (YAML's ``.inf``, ``.nan``), and the value; None if nowhere.
+    msgspec's bounds let ``inf`` through ``gt=0`` and Python's comparisons let ``nan`` through any bound."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return parts, data
+    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = non_finite(value, (*parts, key))
+        if found is not None:
+            return found
+    return None
+
+
+def check_finite(data: Any, source: str) -> None:
+    found = non_finite(data)
+    if found is not None:
+        parts, value = found
+        raise ConfigError(f"{source}: '{_dotted(list(parts))}' is {value}; give a finite number")
 
 
 def merge_layers(*layers: Mapping[str, Any] | None) -> dict[str, Any]:

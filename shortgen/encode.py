@@ -54,6 +54,11 @@ def x264_params(spec: EncoderSpec, fps: Fraction) -> str:
         "transfer": "bt709",
         "colormatrix": "bt709",
         "range": "tv",
+        # Reproducible clips: with a VBV cap, x264's frame threads read each other's running size estimates, and
+        # macroblock-tree rate control varies from run to run as well, so the same frames encoded differently
+        # (measured: every packet of a 10 s clip). One thread without mb-tree encodes them identically.
+        "threads": 1,
+        "mbtree": 0,
     }
     return ":".join(f"{k}={v}" for k, v in params.items())
 
@@ -90,7 +95,19 @@ def to_video_frame(frame: Any, index: int, fps: Fraction, reformatter: Any = Non
         frame = (reformatter or VideoReformatter()).reformat(frame, format="yuv420p",
                                                              dst_colorspace=Colorspace.ITU709)
     frame.pts, frame.time_base = index, 1 / fps
+    clear_padding(frame)
     return frame
+
+
+def clear_padding(frame: av.VideoFrame) -> None:
+    """Zero the bytes past each plane's width: FFmpeg leaves them uninitialised and x264 reads them, so without
+    this the same pictures can encode differently from run to run."""
+    import numpy as np
+
+    for plane in frame.planes:
+        if plane.line_size > plane.width:
+            rows = np.frombuffer(plane, dtype=np.uint8)[: plane.line_size * plane.height]
+            rows.reshape(plane.height, plane.line_size)[:, plane.width:] = 0
 
 
 class AudioFeed:

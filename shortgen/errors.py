@@ -41,3 +41,18 @@ class MediaError(ShortgenError):
 
 class OutputExistsError(UsageError):
     """The output path exists and ``overwrite`` was not given."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by a signal (SIGTERM from a CI runner's timeout, SIGHUP from a closed
+    terminal). A ``KeyboardInterrupt``, so every cleanup that handles Ctrl-C handles it too; the CLI exits
+    ``128 + signal number`` (143, 129) as shells and CI runners expect."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum = signum
+        self.name = name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -68,9 +68,9 @@ def plan_extend(options: MakeOptions, preset: Preset, total_frames: int) -> Exte
 
 def _open(source: Path, fps: int) -> Any:
     from shortgen.media import open_video
+    from shortgen.paths import check_input_file
 
-    if not source.is_file():
-        raise UsageError(f"--extend clip {source} does not exist", "check the path")
+    check_input_file(source, "--extend clip", "check the path")
     try:
         clip = open_video(source, constant_fps=Fraction(fps))
     except ShortgenError:

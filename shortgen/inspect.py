@@ -14,7 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from shortgen.errors import MediaError, UsageError
+from shortgen.errors import MediaError
+from shortgen.media import decoded_frames, is_still_image, packet_times, refuse_still
+from shortgen.paths import check_input_file, os_error
 from shortgen.seam import SEAMLESS_THRESHOLD, SeamMeter, image_difference
 
 SEAM_WIDTH = 64
@@ -75,6 +77,7 @@ class VideoReport:
     audio: list[AudioTrack] = field(default_factory=list)
     subtitles: list[SubtitleTrack] = field(default_factory=list)
     seam_score: float | None = None
+    damaged_frames: int | None = None  # frames the demuxer lists that do not decode (counted with the seam)
 
     @property
     def seamless(self) -> bool | None:
@@ -93,20 +96,27 @@ def inspect_video(path: Path, *, seam: bool = True) -> VideoReport:
     quiet_libav()
 
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path} does not exist" if not path.exists() else f"{path} is not a file", "check the path")
+    check_input_file(path, "")
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video or _is_still_image(container.format.name):
+            if container.streams.video and is_still_image(container.format.name):
+                raise refuse_still(path)
+            if not container.streams.video:
                 raise MediaError(f"{path} has no video stream", "give a video file (MP4, MOV, WebM)")
             report = _describe(path, container)
+            listed = sum(1 for _ in packet_times(container, container.streams.video[0]))
     except (av.FFmpegError, UnicodeDecodeError):
         raise MediaError(f"{path} is not a video shortgen can read", "give an MP4, MOV or WebM file") from None
+    except OSError as err:
+        raise os_error(err, path) from None
     boxes = mp4_layout(path)
     if boxes is not None:
         report.faststart, report.edit_list = boxes
     if seam:
-        report.frames, score = _measure_seam(path)
+        report.frames, score = measure_seam(path)
+        if report.frames == 0:
+            raise MediaError(f"{path} has no decodable video frames", "give a video that plays")
+        report.damaged_frames = max(0, listed - report.frames)
         report.seam_score = None if score is None else round(score, 4)
     return report
 
@@ -131,11 +141,6 @@ def _describe(path: Path, container: Any) -> VideoReport:
     )
 
 
-def _is_still_image(format_name: str) -> bool:
-    # FFmpeg opens PNG, JPEG, WebP... as one-frame "videos" through its image demuxers.
-    return format_name == "image2" or format_name.endswith("_pipe")
-
-
 def _audio_track(stream: Any) -> AudioTrack:
     ctx = stream.codec_context
     layout = getattr(stream.layout, "name", None)
@@ -152,7 +157,7 @@ def _kbps(bits_per_second: int | None) -> float | None:
     return round(bits_per_second / 1000, 1) if bits_per_second else None
 
 
-def _measure_seam(path: Path) -> tuple[int, float | None]:
+def measure_seam(path: Path) -> tuple[int, float | None]:
     """Decode every frame as a small thumbnail; return the frame count and the loop seam score."""
     import av
 
@@ -161,11 +166,8 @@ def _measure_seam(path: Path) -> tuple[int, float | None]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         width, height = _thumbnail_size(stream.codec_context.width, stream.codec_context.height)
-        try:
-            for frame in container.decode(stream):
-                meter.add(frame.reformat(width=width, height=height, format="rgb24").to_image())
-        except av.FFmpegError as err:
-            raise MediaError(f"cannot decode {path}: {err}", "the file may be truncated or damaged") from None
+        for frame in decoded_frames(container, stream):  # plays on past damaged packets, like ffmpeg
+            meter.add(frame.reformat(width=width, height=height, format="rgb24").to_image())
     return meter.frames, meter.score()
 
 

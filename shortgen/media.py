@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shortgen.errors import MediaError, UsageError
 from shortgen.frames import AudioSpec, Clip, as_fraction
+from shortgen.paths import check_input_file, os_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,13 +27,24 @@ def quiet_libav() -> None:
 def _open(path: Path):
     import av
 
-    if not path.is_file():
-        raise UsageError(f"{path} does not exist", "check the path")
+    check_input_file(path, "")
     quiet_libav()
     try:
         return av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError):
         raise MediaError(f"{path} is not a video shortgen can read", "give an MP4, MOV or WebM file") from None
+    except OSError as err:
+        raise os_error(err, path) from None
+
+
+def is_still_image(format_name: str) -> bool:
+    """FFmpeg opens PNG, JPEG, WebP... as one-frame "videos" through its image demuxers."""
+    return format_name == "image2" or format_name.endswith("_pipe")
+
+
+def refuse_still(path: Path) -> UsageError:
+    return UsageError(f"{path} is a still image, not a video",
+                      f"to start a clip from it, run: shortgen make PROMPT --image {path}")
 
 
 def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
@@ -49,25 +61,118 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
             raise MediaError(f"{path} has no video stream", "give a video file")
         stream = container.streams.video[0]
         average = as_fraction(stream.average_rate or stream.guessed_rate or 30)
-        times = sorted(float(p.pts * stream.time_base) for p in container.demux(stream) if p.size and p.pts is not None)
+        expected = sorted(packet_times(container, stream))
+        if is_still_image(container.format.name) or len(expected) == 1:
+            raise refuse_still(path)
+        times = [float(pts * stream.time_base) for pts in expected]
     with _open(path) as container:
         stream = container.streams.video[0]
         has_audio = bool(container.streams.audio)
         width, height = stream.codec_context.width, stream.codec_context.height
-        first = next(container.decode(stream), None)
+        first = next(decoded_frames(container, stream), None)
     if not times or first is None:
-        raise MediaError(f"{path} has no frames", "give a non-empty video")
+        raise MediaError(f"{path} has no decodable video frames", "give a video that plays")
     if quarter_turns(first.rotation) % 2:
         width, height = height, width
     audio = AudioSpec(path=path) if has_audio else None
     info: dict[str, object] = {"source": str(path), "rotation": first.rotation}
+    facts: dict[str, Any] = {}
     if is_variable_rate(times):
         fps = constant_fps or Fraction(max(1, round(average)))
         count = max(1, round(_span(times) * fps))
         info["variable_frame_rate"] = True
-        return Clip(width, height, fps, count, _at_constant_rate(_decode_rgb(path, with_times=True), fps, count),
-                    audio=audio, info=info)
-    return Clip(width, height, average, len(times), _decode_rgb(path), audio=audio, info=info)
+        timed = _counting_gaps(_decode_rgb(path, with_times=True), len(times), path, facts)
+        return Clip(width, height, fps, count, _at_constant_rate(timed, fps, count), audio=audio, info=info,
+                    facts=facts)
+    frames = _filling_gaps(_decode_rgb(path, with_pts=True), expected, path, facts)
+    return Clip(width, height, average, len(times), frames, audio=audio, info=info, facts=facts)
+
+
+def packet_times(container: Any, stream: Any) -> Iterator[int]:
+    """The presentation timestamps of the stream's frames, as the demuxer lists them (up to any damage
+    that stops the demuxer itself)."""
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, av.FFmpegError):
+            return
+        if packet.size and packet.pts is not None and not packet.is_discard:
+            yield packet.pts
+
+
+def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
+    """Every frame of ``stream`` that decodes, in presentation order, playing on past damage the way ffmpeg
+    does: a packet the decoder rejects is skipped; a demuxer error (a file cut off) ends the stream."""
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, av.FFmpegError):
+            return
+        try:
+            decoded = packet.decode()
+        except av.FFmpegError:
+            continue
+        yield from decoded
+
+
+def damage_warning(path: Path, replaced: int, total: int, *,
+                   done: str = "each was replaced by its neighbour") -> str:
+    return f"{path}: {replaced} of {total} frames could not be decoded (damaged or truncated); {done}"
+
+
+def _record_damage(facts: dict[str, Any], path: Path, replaced: int, total: int) -> None:
+    """Stages report what they notice while frames stream through ``facts["warnings"]`` (one message per
+    topic, kept up to date, so a stream that is not read to its end still reports what it met)."""
+    facts["damaged_frames"] = replaced
+    facts.setdefault("warnings", {})["damaged_frames"] = damage_warning(path, replaced, total)
+
+
+def _filling_gaps(timed: Iterator[tuple[int | None, np.ndarray]], expected: list[int], path: Path,
+                  facts: dict[str, Any]) -> Iterator[np.ndarray]:
+    """One frame per expected timestamp: a frame that did not decode is replaced by its neighbour (the one
+    before it; the first decodable one for a damaged opening)."""
+    replaced = 0
+    previous = None
+    index = 0
+    for pts, frame in timed:
+        if index == len(expected):
+            break
+        if pts is not None and pts < expected[index]:
+            continue  # a frame the demuxer did not list
+        missing = 0
+        while pts is not None and index + missing < len(expected) - 1 and expected[index + missing] < pts:
+            missing += 1
+        if missing:
+            replaced += missing
+            _record_damage(facts, path, replaced, len(expected))
+            for _ in range(missing):
+                yield frame if previous is None else previous
+        index += missing + 1
+        previous = frame
+        yield frame
+    if previous is not None and index < len(expected):
+        replaced += len(expected) - index
+        _record_damage(facts, path, replaced, len(expected))
+        for _ in range(len(expected) - index):
+            yield previous
+
+
+def _counting_gaps(timed: Iterator[tuple[float, np.ndarray]], total: int, path: Path,
+                   facts: dict[str, Any]) -> Iterator[tuple[float, np.ndarray]]:
+    """A variable-rate stream is resampled by timestamp, which fills gaps with the nearest frame already;
+    this only counts the frames that did not decode."""
+    decoded = 0
+    for item in timed:
+        decoded += 1
+        yield item
+    if decoded < total:
+        _record_damage(facts, path, total - decoded, total)
 
 
 def _steps(times: list[float]) -> list[float]:
@@ -110,8 +215,9 @@ def quarter_turns(rotation: float) -> int:
     return round(rotation / 90) % 4
 
 
-def _decode_rgb(path: Path, *, with_times: bool = False) -> Iterator[Any]:
-    """Upright RGB frames in presentation order (with their times in seconds when ``with_times``)."""
+def _decode_rgb(path: Path, *, with_times: bool = False, with_pts: bool = False) -> Iterator[Any]:
+    """Upright RGB frames in presentation order, damaged ones skipped (with their times in seconds when
+    ``with_times``, their timestamps in the stream's time base when ``with_pts``)."""
     import numpy as np
     from av.video.reformatter import VideoReformatter
 
@@ -119,11 +225,16 @@ def _decode_rgb(path: Path, *, with_times: bool = False) -> Iterator[Any]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
-        for frame in container.decode(stream):
+        for frame in decoded_frames(container, stream):
             rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
             turns = quarter_turns(frame.rotation)
             upright = np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
-            yield (float(frame.time or 0.0), upright) if with_times else upright
+            if with_times:
+                yield float(frame.time or 0.0), upright
+            elif with_pts:
+                yield frame.pts, upright
+            else:
+                yield upright
 
 
 def load_image(path: Path, width: int, height: int) -> np.ndarray:
@@ -131,8 +242,7 @@ def load_image(path: Path, width: int, height: int) -> np.ndarray:
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if not path.is_file():
-        raise UsageError(f"image {path} does not exist", "check the --image path")
+    check_input_file(path, "image", "check the --image path")
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img).convert("RGB")

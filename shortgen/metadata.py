@@ -9,7 +9,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.atomic import write_text_atomic
+from shortgen.atomic import write_text, write_text_atomic
 from shortgen.config import as_dict
 
 if TYPE_CHECKING:
@@ -31,6 +31,26 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def environment_facts() -> dict[str, Any]:
+    """What can still change the frames when the inputs, seed, model and versions are the same: the machine
+    (CPU kernels differ between instruction sets), torch's thread count (float sums in another order) and the
+    FFmpeg build whose x264 encodes the clip. Same machine, same facts: bit-identical frames (tested)."""
+    import sys
+
+    facts: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                             "processor": platform.processor() or None}
+    torch = sys.modules.get("torch")  # only when a model ran: edit never imports torch
+    if torch is not None:
+        facts["torch_threads"] = torch.get_num_threads()
+    try:
+        import av
+
+        facts["ffmpeg"] = av.ffmpeg_version_info
+    except ImportError:  # pragma: no cover - av is a dependency
+        pass
+    return facts
+
+
 def sidecar_path(output: Path) -> Path:
     return output.with_suffix(".json")
 
@@ -45,6 +65,7 @@ def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
         "result": result.to_dict(),
         "preset": as_dict(preset),
         "versions": package_versions(),
+        "environment": environment_facts(),
     }
     if plan:
         data["prompts"] = plan.prompts
@@ -57,10 +78,15 @@ def sidecar_data(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
 
 
 def write_sidecar(result: ClipResult, *, preset: Preset, plan: MakePlan | None,
-                  backend: GeneratorBackend | None, source: Path | None) -> Path:
-    path = sidecar_path(result.output)
+                  backend: GeneratorBackend | None, source: Path | None, path: Path | None = None) -> Path:
+    """Write the sidecar beside ``result.output``, or to ``path`` (a temp name the caller renames into place)."""
     data = sidecar_data(result, preset=preset, plan=plan, backend=backend, source=source)
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    if path is not None:
+        write_text(path, text, shown_as=sidecar_path(result.output))
+        return path
+    path = sidecar_path(result.output)
+    write_text_atomic(path, text)
     return path
 
 

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.atomic import check_output_path
 from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
 from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
@@ -20,6 +19,8 @@ from shortgen.errors import MediaError, UsageError
 from shortgen.extend import ExtendPlan, plan_extend
 from shortgen.frames import AudioSpec, Clip, as_fraction
 from shortgen.multiscale import Multiscale, plan_multiscale
+from shortgen.outputs import check_clip_outputs, writes_srt
+from shortgen.paths import check_input_file
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.stages import Stage, build_stage, run_stages
@@ -235,7 +236,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     preset = resolve_preset(options)
     stages = build_post_stages(preset, options, requested_frames(options, preset))
     plan = plan_for_stages(options, stages, preset)
-    check_output_path(plan.output, overwrite)
+    check_outputs(plan.output, options, overwrite, write_sidecar)
     width, height = plan.segments.width, plan.segments.height  # pass 2's size with --upscale latent
     first: list[FrameCondition] = []
     if options.image:
@@ -281,9 +282,15 @@ def _audio_spec(options: MakeOptions) -> AudioSpec | None:
     if not options.audio:
         return None
     path = Path(options.audio)
-    if not path.is_file():
-        raise UsageError(f"audio file {path} does not exist", "check the --audio path")
+    check_input_file(path, "audio file", "check the --audio path")
     return AudioSpec(path=path)
+
+
+def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: bool) -> None:
+    """The clip, its sidecar and its ``.srt`` may all be written (before any model loads or frame decodes)."""
+    has_captions = options.caption is not None or bool(options.captions)
+    check_clip_outputs(output, overwrite=overwrite, sidecar=sidecar, srt=writes_srt(options.subtitles, has_captions),
+                       captions_file=options.captions)
 
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
@@ -394,7 +401,7 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     preset = resolve_preset(options)
     prompt = restyle_prompt(options)
     stages = build_post_stages(preset, options)
-    check_output_path(output, overwrite)
+    check_outputs(output, options, overwrite, write_sidecar)
     if output.resolve() == source.resolve():
         raise UsageError("the output would replace the input", "write to another -o path")
     clip = open_video(source, constant_fps=as_fraction(options.fps or preset.output.fps))
@@ -436,7 +443,7 @@ def preview_frame(source: Path, options: MakeOptions, seconds: float, output: Pa
     """
     from PIL import Image
 
-    from shortgen.atomic import atomic_output
+    from shortgen.atomic import atomic_output, check_output_path
     from shortgen.media import open_video
     from shortgen.overlay import to_rgb
 
@@ -486,7 +493,11 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
             progress: Progress, timings: Timings, write_sidecar: bool, write_meta: Any, encode_clip: Any,
             *, seed: int | None, plan: MakePlan | None, backend: GeneratorBackend | None,
             source: Path | None = None) -> ClipResult:
-    from shortgen.subtitles import check_srt_path, write_srt
+    """Encode the clip and write its ``.srt`` and sidecar to temp names, then rename them into place
+    together: a failure at any step (or a signal) leaves none of them, and no temp file."""
+    from shortgen.atomic import staged_outputs, write_text
+    from shortgen.metadata import sidecar_path
+    from shortgen.subtitles import check_srt_path, srt_text
 
     for stage in stages:
         clip = stage.apply(clip)
@@ -496,22 +507,48 @@ def _finish(clip: Clip, stages: list[Stage], output: Path, preset: Preset, overw
         progress.warn(message)
     soft_cues = info.pop("soft_subtitles", None)  # the captions stage's cues for a mov_text track + .srt
     srt = check_srt_path(output, overwrite, info.get("captions", {}).get("file")) if soft_cues else None
-    before_encode = time.perf_counter()
-    encoded = encode_clip(clip, output, preset.encoder, overwrite=overwrite, progress=progress,
-                          subtitles=soft_cues)
-    upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
-    timings.add("encode", time.perf_counter() - before_encode - upstream)
-    info.update(clip.facts)  # what stages learned while the frames streamed (the loop's seam score)
-    result = ClipResult(
-        output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
-        frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,
-        timings=timings.exclusive(), plan=plan.to_dict() if plan else None, info=info,
-    )
-    if srt is not None:
-        info["subtitles_file"] = str(write_srt(soft_cues, srt, overwrite=True))
-    if write_sidecar:
-        result.sidecar = write_meta(result, preset=preset, plan=plan, backend=backend, source=source)
+    with staged_outputs(overwrite=overwrite) as staged:
+        staged_clip = staged.add(output)
+        before_encode = time.perf_counter()
+        encoded = encode_clip(clip, staged_clip, preset.encoder, overwrite=True, progress=progress,
+                              subtitles=soft_cues)
+        upstream = timings.inclusive[timings.order[-1]] if timings.order else 0.0
+        timings.add("encode", time.perf_counter() - before_encode - upstream)
+        # What stages learned while the frames streamed (the loop's seam score; damaged source frames replaced).
+        late_warnings = list(clip.facts.get("warnings", {}).values())
+        for message in late_warnings:
+            progress.warn(message)
+        info.update({k: v for k, v in clip.facts.items() if k != "warnings"})
+        if late_warnings:
+            info["warnings"] = [*info.get("warnings", []), *late_warnings]
+        if "seam_score" in info:
+            _measure_encoded_seam(staged_clip, info, timings)
+        result = ClipResult(
+            output=output, sidecar=None, width=clip.width, height=clip.height, fps=float(clip.fps),
+            frames=encoded.frames, duration=encoded.duration, seed=seed, size_bytes=encoded.size_bytes,
+            timings=timings.exclusive(), plan=plan.to_dict() if plan else None, info=info,
+        )
+        if srt is not None:
+            write_text(staged.add(srt), srt_text(soft_cues), shown_as=srt)
+            info["subtitles_file"] = str(srt)
+        if write_sidecar:
+            side = sidecar_path(output)
+            write_meta(result, preset=preset, plan=plan, backend=backend, source=source, path=staged.add(side))
+            result.sidecar = side
+        staged.commit()
     return result
+
+
+def _measure_encoded_seam(path: Path, info: dict[str, Any], timings: Timings) -> None:
+    """The seam score of the file as encoded, measured as ``shortgen inspect`` measures it, so the sidecar
+    and inspect agree; the score of the frames before upscale, captions and encoding is kept beside it."""
+    from shortgen.inspect import measure_seam
+
+    started = time.perf_counter()
+    _, score = measure_seam(path)
+    timings.add("seam", time.perf_counter() - started)
+    info["seam_score_before_encode"] = info["seam_score"]
+    info["seam_score"] = None if score is None else round(score, 4)
 
 
 __all__ = ["ClipResult", "MakePlan", "edit_clip", "make_clip", "plan_make", "post_process", "preview_frame",

@@ -17,6 +17,7 @@ import yaml
 
 from shortgen.config import Preset, validate_model
 from shortgen.errors import ConfigError, UsageError
+from shortgen.paths import check_input_file, read_text_file
 
 DEFAULT_PRESET = "tiktok"
 
@@ -62,8 +63,7 @@ def _looks_like_path(ref: str) -> bool:
 def find_preset(ref: str) -> PresetSource:
     if _looks_like_path(ref):
         path = Path(ref).expanduser()
-        if not path.is_file():
-            raise UsageError(f"preset file {ref} does not exist", "check the path")
+        check_input_file(path, "preset file")
         return PresetSource(path.stem, "file", path)
     for source in available_presets():
         if source.name == ref:
@@ -74,18 +74,58 @@ def find_preset(ref: str) -> PresetSource:
 
 
 def read_yaml(path: Path) -> Any:
-    """``yaml.safe_load`` a file, turning read and syntax errors into one-line config errors."""
+    """``yaml.safe_load`` a file, turning read and syntax errors into one-line config errors. Aliases are
+    expanded within :data:`MAX_YAML_NODES` (a "billion laughs" file is refused at once, not after it has
+    filled the memory)."""
+    text = read_text_file(path, "")
+    loader = yaml.SafeLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
-    try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, path)
+        return loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}{where}: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+MAX_YAML_NODES = 100_000  # a preset has ~60 values, a job file with thousands of jobs well under this
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Count the nodes of the document as it would be once every alias is expanded, without expanding it:
+    each node's count is computed once (aliases share nodes), so this takes time in the file's size."""
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in pending:
+            raise ConfigError(f"{path}: an alias refers to a node that contains it", "remove the recursive alias")
+        pending.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        pending.discard(key)
+        sizes[key] = min(total, MAX_YAML_NODES + 1)
+        return sizes[key]
+
+    try:
+        count = size(root)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply", "flatten the file") from None
+    if count > MAX_YAML_NODES:
+        raise ConfigError(f"{path}: its aliases expand to more than {MAX_YAML_NODES:,} values",
+                          "write the values out, without nested aliases")
 
 
 def load_preset(ref: str = DEFAULT_PRESET, overrides: dict[str, Any] | None = None) -> Preset:

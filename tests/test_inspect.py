@@ -128,7 +128,7 @@ def make_bad_inputs(folder: Path) -> dict[str, Path]:
 
 @pytest.mark.parametrize(("name", "code", "message"), [
     ("text", 1, "is not a video shortgen can read"),
-    ("image", 1, "has no video stream"),
+    ("image", 2, "is a still image, not a video"),
     ("wav", 1, "has no video stream"),
     ("missing", 2, "does not exist"),
 ])

@@ -74,7 +74,7 @@ def test_edit_loops_strong_motion_with_no_visible_seam(tmp_path: Path, source: P
     summary = json.loads(result.stdout)
     assert summary["frames"] == frames and summary["duration"] == pytest.approx(frames / FPS)
     assert summary["info"]["loop"]["mode"] == mode
-    assert summary["info"]["seam_score"] == pytest.approx(after, abs=0.5)  # measured before encoding
+    assert summary["info"]["seam_score"] == pytest.approx(after, abs=0.5)  # measured on the encoded file
     sidecar = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["result"]["info"]["seam_score"] == summary["info"]["seam_score"]
 
@@ -93,10 +93,10 @@ def test_bad_loops_exit_2_with_one_line_and_no_file(tmp_path: Path, source: Path
     assert not out.exists() and not out.with_suffix(".json").exists() and result.stdout == ""
 
 
-def test_pingpong_on_a_one_frame_clip_is_refused(tmp_path: Path) -> None:
+def test_a_one_frame_clip_is_refused_as_a_still(tmp_path: Path) -> None:
     still = write_motion_video(tmp_path / "still.mp4", 1, FPS, audio=False)
     result, out = edit(tmp_path, still, "--loop", "pingpong")
-    assert result.exit_code == 2 and "at least 2 frames" in result.stderr
+    assert result.exit_code == 2 and "is a still image, not a video" in result.stderr
     assert not out.exists()
 
 

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from shortgen.cli import batch, doctor, edit, inspect, make, models, presets
-from shortgen.cli.errors import EXIT_INTERRUPTED
+from shortgen.cli.errors import install_signal_handlers, is_interrupt_exit
 from shortgen.cli.output import Output
 
 
@@ -54,13 +54,14 @@ app.add_typer(models.app, name="models")
 
 
 def main() -> None:
+    install_signal_handlers()
     try:
         app(prog_name="shortgen")
     except SystemExit as done:
-        if done.code == EXIT_INTERRUPTED:
+        if is_interrupt_exit(done.code):
             # The library has already removed its temp files. A model call may still be running in the
             # prefetch thread; exiting without interpreter finalization keeps torch from aborting under it.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(int(done.code))  # type: ignore[arg-type]
         raise

@@ -10,7 +10,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import EXIT_INTERRUPTED, report_errors
-from shortgen.cli.output import CliProgress, Output
+from shortgen.cli.output import CliProgress, Output, cells, styled
 from shortgen.errors import ShortgenError, UsageError
 
 if TYPE_CHECKING:
@@ -118,14 +118,15 @@ def print_batch_plan(out: Output, plan: BatchPlan, part: Shard | None, force: bo
     if out.json_mode:
         out.result(summary)
         return
-    out.info(f"[bold]Plan[/] for {plan.source}: {len(rows)} of {len(plan.jobs)} job(s)"
-             f"{f' (shard {part})' if part else ''}, {summary['models']} model(s), into {plan.out_dir}")
+    out.info(styled("Plan", "bold", f" for {plan.source}: {len(rows)} of {len(plan.jobs)} job(s)"
+                                    f"{f' (shard {part})' if part else ''}, {summary['models']} model(s), "
+                                    f"into {plan.out_dir}"))
     from rich.table import Column, Table
 
     table = Table("#", "job", "action", "seconds", "seed", Column("output", overflow="fold"), box=None)
     for row in rows:
-        table.add_row(str(row["index"]), row["name"], row["action"], f"{row['duration']:g}", str(row["seed"]),
-                      _relative(row["output"], plan.out_dir))
+        table.add_row(*cells(row["index"], row["name"], row["action"], f"{row['duration']:g}", row["seed"],
+                             _relative(row["output"], plan.out_dir)))
     if out.human:
         out.console.print(table)
 
@@ -143,7 +144,7 @@ def print_batch_report(out: Output, report: BatchReport) -> None:
     table = Table("#", "job", "status", "time", Column("output / error", overflow="fold"), box=None)
     for job in data["jobs"]:
         detail = job["error"] if job["error"] else _relative(job["output"], report.out_dir)
-        table.add_row(str(job["index"]), job["name"], job["status"], f"{job['seconds']:.1f} s", detail)
+        table.add_row(*cells(job["index"], job["name"], job["status"], f"{job['seconds']:.1f} s", detail))
     if out.human:
         out.console.print(table)
     counts = data["counts"]

@@ -6,7 +6,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, cells
 
 
 @report_errors
@@ -23,7 +23,7 @@ def doctor(json: o.Json = False) -> None:
 
         table = Table("check", "status", "detail", "fix", box=None)
         for c in checks:
-            table.add_row(c.name, "ok" if c.ok else "FAIL", c.detail, c.fix)
+            table.add_row(*cells(c.name, "ok" if c.ok else "FAIL", c.detail, c.fix))
         out.console.print(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)

@@ -9,7 +9,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, styled
 from shortgen.cli.render import print_result
 from shortgen.errors import UsageError
 
@@ -63,5 +63,5 @@ def _preview(out: Output, source: Path, options: MakeOptions, seconds: float, ou
     if out.json_mode:
         out.result(result)
     else:
-        out.info(f"[bold green]wrote[/] {result['output']}: frame {result['frame']} at {result['time']:.2f} s, "
-                 f"{result['width']}x{result['height']}")
+        out.info(styled("wrote", "bold green", f" {result['output']}: frame {result['frame']} at "
+                                               f"{result['time']:.2f} s, {result['width']}x{result['height']}"))

@@ -14,9 +14,35 @@ from typing import Any, TypeVar
 import typer
 
 from shortgen.cli.output import Output
-from shortgen.errors import ShortgenError
+from shortgen.errors import ShortgenError, Terminated
+from shortgen.paths import os_error
 
 EXIT_INTERRUPTED = 130
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # handled like Ctrl-C: temp files removed, one line, exit 128 + number
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread, so they unwind like Ctrl-C.
+    A second signal while cleaning up is ignored: the first one's cleanup finishes."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        for name in STOP_SIGNALS:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise Terminated(signum, signal.Signals(signum).name)
+
+    for name in STOP_SIGNALS:
+        if hasattr(signal, name):  # no SIGHUP on Windows
+            signal.signal(getattr(signal, name), stop)
+
+
+def is_interrupt_exit(code: object) -> bool:
+    """An exit status that means "stopped by Ctrl-C or a signal"."""
+    import signal
+
+    return code == EXIT_INTERRUPTED or code in {128 + getattr(signal, name) for name in STOP_SIGNALS
+                                                if hasattr(signal, name)}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -43,9 +69,18 @@ def report_errors(func: F) -> F:
                 raise
             Output().error(str(err))
             raise typer.Exit(err.exit_code) from None
+        except Terminated as err:
+            Output().error(f"stopped by {err.name}; no output was written")
+            raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             Output().error("interrupted; no output was written")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as err:  # one that no library call turned into a ShortgenError: name its path
+            if debug_enabled():
+                raise
+            translated = os_error(err)
+            Output().error(str(translated))
+            raise typer.Exit(translated.exit_code) from None
         except MemoryError:
             Output().error("out of memory; try --low-memory, a smaller --gen-size or a shorter --duration")
             raise typer.Exit(1) from None

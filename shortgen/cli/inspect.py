@@ -24,6 +24,11 @@ def inspect(
 
     out = Output(json_mode=json)
     report = inspect_video(file, seam=not no_seam)
+    if report.damaged_frames:
+        from shortgen.media import damage_warning
+
+        out.warn(damage_warning(file, report.damaged_frames, report.frames + report.damaged_frames,
+                                done="shortgen edit replaces each by its neighbour"))
     if json:
         out.result(report.to_dict())
         return

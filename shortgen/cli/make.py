@@ -42,13 +42,15 @@ def make(
     out = Output(json_mode=json, quiet=quiet)
     options = o.build_options(flags, prompt=[*(prompt or []), *(prompts or [])])
     if dry_run:
+        from shortgen.atomic import check_video_suffix
         from shortgen.pipeline import plan_for_stages
 
         plan = plan_for_stages(options)
-        if image and not Path(image).is_file():
-            from shortgen.errors import UsageError
+        check_video_suffix(plan.output)
+        if image:
+            from shortgen.paths import check_input_file
 
-            raise UsageError(f"image {image} does not exist", "check the --image path")
+            check_input_file(Path(image), "image", "check the --image path")
         print_plan(out, plan.to_dict())
         return
     from shortgen.pipeline import make_clip

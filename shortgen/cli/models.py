@@ -9,7 +9,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, styled
 
 app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 
@@ -27,6 +27,6 @@ def tiny(
 
     out = Output(json_mode=json)
     path = build_tiny_ltx(folder, seed=seed, overwrite=overwrite)
-    out.info(f"[bold green]wrote[/] tiny LTX pipeline (random weights) to {path}")
+    out.info(styled("wrote", "bold green", f" tiny LTX pipeline (random weights) to {path}"))
     out.info(f'try: shortgen make "test" --model {path} --gen-size 288x512 --duration 10 -o smoke.mp4')
     out.result({"path": str(path), "seed": seed})

@@ -153,6 +153,7 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
     from shortgen.config import MakeOptions, convert, error_location, field_names, readable_message
     from shortgen.errors import UsageError
 
+    _check_finite_flags(flags)
     fields = set(field_names(MakeOptions))
     chosen = {FIELD_OF_PARAMETER.get(name, name): value for name, value in flags.items()}
     chosen = {name: text(value) if isinstance(value, Path) else value
@@ -165,6 +166,18 @@ def build_options(flags: dict[str, Any], **values: Any) -> MakeOptions:
         flag = flag_of_field(str(parts[0])) if parts else "options"
         value = data.get(parts[0]) if parts and isinstance(parts[0], str) else None
         raise UsageError(f"invalid value for {flag}: {readable_message(message, value)}") from None
+
+
+def _check_finite_flags(flags: dict[str, Any]) -> None:
+    """``--duration inf`` or ``--preview nan`` pass Click's range checks (nan compares false with every bound)."""
+    import math
+
+    from shortgen.errors import UsageError
+
+    for name, value in flags.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"invalid value for {flag_of_field(FIELD_OF_PARAMETER.get(name, name))}: "
+                             f"{value} is not a finite number")
 
 
 def flag_of_field(field: str) -> str:

@@ -19,6 +19,7 @@ from shortgen.progress import Progress
 if TYPE_CHECKING:
     from rich.progress import Progress as RichBars
     from rich.progress import TaskID
+    from rich.text import Text
 
 
 def _colour_allowed() -> bool:
@@ -36,16 +37,22 @@ class Output:
     def human(self) -> bool:
         return not self.json_mode and not self.quiet
 
-    def info(self, message: str) -> None:
+    # Messages are printed literally: file names, prompts and captions are user text, and "holiday [final].mp4"
+    # must not lose its brackets to Rich markup. Styling is given as rich Text (see ``styled``), never markup.
+    def info(self, message: str | Text) -> None:
         if self.human:
-            self.console.print(message)
+            self.console.print(message, markup=False)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]warning:[/] {message}" if _colour_allowed() else f"warning: {message}")
+            self.console.print(self._labelled("warning:", "yellow", message), markup=False)
 
     def error(self, message: str) -> None:
-        self.console.print(f"[bold red]error:[/] {message}" if _colour_allowed() else f"error: {message}")
+        self.console.print(self._labelled("error:", "bold red", message), markup=False)
+
+    @staticmethod
+    def _labelled(label: str, style: str, message: str) -> str | Text:
+        return styled(label, style, f" {message}") if _colour_allowed() else f"{label} {message}"
 
     def result(self, data: dict[str, Any]) -> None:
         """The one machine-readable line on stdout, in JSON mode."""
@@ -55,6 +62,20 @@ class Output:
 
     def progress(self) -> CliProgress:
         return CliProgress(self)
+
+
+def styled(lead: str, style: str, rest: str = "") -> Text:
+    """``lead`` in ``style`` followed by ``rest``, both literal text."""
+    from rich.text import Text
+
+    return Text.assemble((lead, style), rest)
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells as literal text (a Table reads plain strings as markup)."""
+    from rich.text import Text
+
+    return [Text(str(value)) for value in values]
 
 
 class CliProgress(Progress):
@@ -92,7 +113,9 @@ class CliProgress(Progress):
     def start(self, key: str, description: str, total: int | None = None) -> None:
         self._started[key] = (description, time.perf_counter())
         if self._bars:
-            self._tasks[key] = self._bars.add_task(description, total=total)
+            from rich.markup import escape
+
+            self._tasks[key] = self._bars.add_task(escape(description), total=total)
 
     def advance(self, key: str, steps: int = 1) -> None:
         if self._bars and key in self._tasks:
@@ -105,7 +128,7 @@ class CliProgress(Progress):
             total = next(t.total for t in self._bars.tasks if t.id == task)
             self._bars.update(task, completed=total if total is not None else 1, total=total or 1)
         elif self.output.human:
-            self.output.console.print(f"{description}: done in {time.perf_counter() - started:.1f} s")
+            self.output.console.print(f"{description}: done in {time.perf_counter() - started:.1f} s", markup=False)
 
     def warn(self, message: str) -> None:
         self.output.warn(message)

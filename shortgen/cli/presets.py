@@ -8,7 +8,7 @@ import typer
 
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, cells
 
 app = typer.Typer(help="List and show presets (platform settings).", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def list_presets(json: o.Json = False) -> None:
 
     table = Table("name", "origin", "size", "fps", "description", box=None)
     for row in rows:
-        table.add_row(row["name"], row["origin"], row["size"], str(row["fps"]), row["description"])
+        table.add_row(*cells(row["name"], row["origin"], row["size"], row["fps"], row["description"]))
     out.console.print(table)
     out.info(f"user presets folder: {user_presets_dir()}")
 

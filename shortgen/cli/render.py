@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shortgen.cli.output import Output
+from shortgen.cli.output import Output, cells, styled
 
 
 def print_plan(out: Output, plan: dict[str, Any]) -> None:
     if out.json_mode:
         out.result({"dry_run": True, **plan})
         return
-    out.info(f"[bold]Plan[/] for {plan['output']}: {plan['duration']:g} s at {plan['fps']} fps = "
-             f"{plan['frames']} frames, {plan['output_size']} from {plan['generation_size']}")
+    out.info(styled("Plan", "bold", f" for {plan['output']}: {plan['duration']:g} s at {plan['fps']} fps = "
+                                    f"{plan['frames']} frames, {plan['output_size']} from {plan['generation_size']}"))
     out.info(f"model {plan['model']} ({plan['backend']}), {plan['steps']} steps, seed {plan['seed']}, "
              f"preset {plan['preset']}")
     speed = [name.replace("_", "-") if value is True else f"{name.replace('_', '-')} {value}"
@@ -22,8 +22,7 @@ def print_plan(out: Output, plan: dict[str, Any]) -> None:
 
     table = Table("segment", "frames", "overlap", "starts at", "prompt", box=None)
     for seg in plan["segments"]:
-        table.add_row(str(seg["index"] + 1), str(seg["num_frames"]), str(seg["overlap"]), str(seg["start"]),
-                      seg["prompt"])
+        table.add_row(*cells(seg["index"] + 1, seg["num_frames"], seg["overlap"], seg["start"], seg["prompt"]))
     if out.human:
         out.console.print(table)
 
@@ -33,8 +32,8 @@ def print_result(out: Output, result: dict[str, Any]) -> None:
         out.result(result)
         return
     size_mb = result["size_bytes"] / 1e6
-    out.info(f"[bold green]wrote[/] {result['output']}: {result['width']}x{result['height']}, "
-             f"{result['duration']:.2f} s, {result['frames']} frames, {size_mb:.1f} MB")
+    out.info(styled("wrote", "bold green", f" {result['output']}: {result['width']}x{result['height']}, "
+                                           f"{result['duration']:.2f} s, {result['frames']} frames, {size_mb:.1f} MB"))
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"].items())
     out.info(f"timings: {timings}")
     if result.get("sidecar"):

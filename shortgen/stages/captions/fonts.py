@@ -73,6 +73,8 @@ def load_face(path: Path, *, emoji: bool = False, embolden: float = 0.0, user: b
     from PIL import ImageFont
 
     label = f"font {path}"
+    if path.is_dir():
+        raise UsageError(f"{label} is a directory", "pass --font with a .ttf or .otf file")
     if not path.is_file():
         raise UsageError(f"{label} does not exist", "pass --font with a .ttf or .otf file" if user else None)
     try:

@@ -181,8 +181,9 @@ def _detect_compact(state: Mapping[str, torch.Tensor], source: str) -> SRSpec:
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a ``.pth`` / ``.safetensors`` file, unwrapped from ``params_ema`` / ``params``."""
-    if not path.is_file():
-        raise UsageError(f"upscaler file {path} does not exist", "check the path after model:")
+    from shortgen.paths import check_input_file
+
+    check_input_file(path, "upscaler file", "check the path after model:")
     if path.suffix.lower() not in SUFFIXES:
         raise UsageError(f"upscaler file {path.name} is not .pth or .safetensors")
     try:
