@@ -174,3 +174,17 @@ def test_backend_loaded_without_an_upsampler_refuses_multiscale_requests(tiny_mo
     with pytest.raises(ModelError, match="without a latent upsampler"):
         make_clip(options(tmp_path, tiny_model_dir), backend=plain)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_multiscale_is_reproducible_and_differs_from_one_pass(latent_backend: Any) -> None:
+    from shortgen.backends.base import SegmentRequest
+    from shortgen.multiscale import Multiscale
+
+    request = SegmentRequest(index=0, prompt="a fox", negative_prompt="", width=192, height=320, num_frames=9,
+                             fps=10.0, steps=2, guidance_scale=1.0, seed=3,
+                             extra={"multiscale": Multiscale(96, 160).to_dict()})
+    first, second = latent_backend.generate(request), latent_backend.generate(request)
+    assert first.shape == (9, 320, 192, 3)
+    np.testing.assert_array_equal(first, second)
+    one_pass = latent_backend.generate(SegmentRequest(**{**request.__dict__, "extra": {}}))
+    assert not np.array_equal(first, one_pass)
