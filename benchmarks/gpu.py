@@ -19,6 +19,7 @@ g. overlap: decode segment i on a second CUDA stream while segment i+1 denoises 
 e. fp8 weight storage (``enable_layerwise_casting``, as ``LoadOptions(fp8=True)`` applies it), bf16 compute
 c. b + ``transformer.compile()`` (what ``LoadOptions(compile=True)`` does); compile time reported apart
 d. c + the fastest attention backend (recompiles)
+l2a/l2b, s1. LTX-2 (picture + sound) and the ``--sound`` text-to-audio model: see :mod:`benchmarks.gpu_sound`
 m. a whole 15 s ``make_clip`` (5 chained, conditioned segments, upscale, encode) with the best configuration:
    with make's default overlap (the next segment generates while the post path encodes this one), that plus
    ``--decode-ahead`` (segment i decodes on a second stream while i+1 denoises, conditioned on a tail decode),
@@ -599,6 +600,12 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
         from benchmarks.gpu_upscale import run_rows
 
         run_rows(report, clock, backend, pipe, size, device, dtype, runs, deadline)
+    # --- sound rows (ltx2 branch): LTX-2 picture + sound, and the --sound text-to-audio model
+    backend = pipe = None  # free the LTX-Video model for the larger LTX-2 one
+    free_cache(device)
+    from benchmarks.gpu_sound import run_sound_rows
+
+    run_sound_rows(report, clock, size, device, dtype, runs, deadline, skip)
     return report
 
 
@@ -664,8 +671,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="timed calls per option after one warm-up")
     parser.add_argument("--budget-s", type=float, default=None, help="skip options that would run past this")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here, after every row")
-    parser.add_argument("--skip", default="",
-                        help="comma list: a,attention,cache,tiling,overlap,fp8,compile,make,upscale")
+    parser.add_argument("--skip", default="", help="comma list: a,attention,cache,tiling,overlap,fp8,compile,make,"
+                        "upscale,ltx2,sound")
     return parser.parse_args(argv)
 
 

@@ -300,3 +300,42 @@ def _crossfade(old: np.ndarray, new: np.ndarray, offset: int = 0, span: int | No
     weights = (np.arange(offset + 1, offset + n + 1, dtype=np.float32) / (span + 1)).reshape(n, 1, 1, 1)
     mixed = old.astype(np.float32) * (1 - weights) + new.astype(np.float32) * weights
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+
+
+class AudioStitcher:
+    """Joins the sound of consecutive segments (a backend that makes sound with the picture) as the frames are
+    joined: segment k's audio covers exactly its frames' time span (``round(frame * rate / fps)`` samples from
+    the clip's start, so nothing drifts however many segments there are); over the frames it shares with k-1
+    the two are crossfaded (equal power) and the tail k+1 will overlap is held back. ``emit`` gets each stretch
+    of final audio in order, ``plan.total_frames / fps`` seconds in all."""
+
+    def __init__(self, plan: SegmentPlan, sample_rate: int, emit: Callable[[np.ndarray], None]) -> None:
+        self.plan = plan
+        self.rate = sample_rate
+        self.emit = emit
+        self.held: np.ndarray | None = None
+        self.emitted = 0
+        self.spans: list[tuple[int, int]] = []  # each segment's (first, end) sample in the clip, for the record
+
+    def sample_at(self, frame: int) -> int:
+        return round(frame * self.rate / self.plan.fps)
+
+    def add(self, index: int, samples: np.ndarray) -> None:
+        """Segment ``index``'s audio (``(channels, n)`` float, any n: it is fitted to the segment's span)."""
+        import numpy as np
+
+        from shortgen.soundgen.buffer import as_stereo, equal_power_crossfade, fit_length
+
+        segment = self.plan.segments[index]
+        begin, end = self.sample_at(segment.start), self.sample_at(segment.start + segment.num_frames)
+        self.spans.append((begin, end))
+        body = fit_length(np.clip(as_stereo(samples), -1.0, 1.0), end - begin)
+        if self.held is not None and segment.overlap:
+            shared = self.held.shape[1]
+            body = np.concatenate([equal_power_crossfade(self.held, body[:, :shared]), body[:, shared:]], axis=1)
+        last = index == len(self.plan.segments) - 1
+        keep = body.shape[1] if last else self.sample_at(self.plan.segments[index + 1].start) - begin
+        self.held = None if last else body[:, keep:].copy()
+        final = body[:, : max(0, min(keep, self.sample_at(self.plan.total_frames) - self.emitted))]
+        self.emitted += final.shape[1]
+        self.emit(final)

@@ -26,6 +26,7 @@ DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
 UPSCALE_PATTERN = r"^(?:lanczos|bicubic|bilinear|area|latent|model:.*\S.*)$"
 UpscaleMethod = Annotated[str, Meta(pattern=UPSCALE_PATTERN)]
 SubtitleMode = Literal["burn", "soft", "both"]
+FitMode = Literal["crop", "pad", "blur", "track"]  # reframe (issue 11)
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
 
 StructT = TypeVar("StructT", bound=Struct)
@@ -51,6 +52,7 @@ Fraction01 = Annotated[float, Meta(gt=0, le=1)]  # (0, 1]
 MAX_GEN_SIDE = 2048
 MAX_GEN_PIXELS = 1920 * 1088
 GenSide = Annotated[int, Meta(ge=32, le=MAX_GEN_SIDE)]
+UnitInterval = Annotated[float, Meta(ge=0, le=1)]
 
 
 class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -154,6 +156,32 @@ class LoopSpec(Strict):
     seam_threshold: Positive = 1.5
 
 
+# --- sound (shortgen.audio): the preset's `audio:` section ---------------------------------------------------
+Lufs = Annotated[float, Meta(ge=-40, le=-5)]
+Decibels = Annotated[float, Meta(ge=-60, le=20)]
+Fade = Annotated[float, Meta(ge=0, le=10)]
+
+
+class AudioSettings(Strict):
+    """How the clip's sound is mixed: loudness target, music level, ducking and fades (see shortgen.audio)."""
+
+    normalize: bool = True  # bring the final mix to loudness_lufs (false: leave its level as it is)
+    loudness_lufs: Lufs = -14.0  # integrated loudness of the final mix (the platforms play at about -14)
+    true_peak_db: Annotated[float, Meta(ge=-9, le=0)] = -1.0  # true-peak ceiling, dBTP, after AAC
+    music_volume_db: Decibels = -12.0  # gain on the music file as decoded, before mixing and normalising
+    duck_db: Annotated[float, Meta(ge=0, le=40)] = 12.0  # how far music drops under a voice (0: no ducking)
+    fade_in_seconds: Fade = 0.5  # music fades (not when the clip loops: its music loops seamlessly instead)
+    fade_out_seconds: Fade = 1.5
+# --- end sound ----------------------------------------------------------------------------------------------
+class ReframeSpec(Strict):
+    """How footage of another aspect ratio becomes the output frame (see :mod:`shortgen.stages.reframe`)."""
+
+    fit: FitMode = "crop"  # crop keeps the look presets had before fit modes existed
+    pad_color: Colour = "#000000"
+    crop_x: UnitInterval = 0.5  # crop window position: 0 left edge, 1 right edge
+    crop_y: UnitInterval = 0.5  # 0 top edge, 1 bottom edge
+
+
 class Preset(Strict):
     name: str
     description: str = ""
@@ -164,6 +192,8 @@ class Preset(Strict):
     safe_zone: SafeZone = SafeZone()
     captions: CaptionSpec = CaptionSpec()
     loop: LoopSpec = LoopSpec()
+    audio: AudioSettings = AudioSettings()  # sound (shortgen.audio)
+    reframe: ReframeSpec = ReframeSpec()
 
     def __post_init__(self) -> None:
         z, o = self.safe_zone, self.output
@@ -382,8 +412,24 @@ class MakeOptions(Strict):
     caption_box_color: Colour | None = None
     caption_box_opacity: Opacity | None = None
     subtitles: SubtitleMode | None = None
-    audio: str | None = None
+    audio: str | None = None  # a sound file replacing the clip's own sound, or "none" to drop it
+    # --- sound (shortgen.audio) ---
+    music: str | None = None
+    music_volume: Decibels | None = None
+    voice: str | None = None
+    duck: bool | None = None
+    # --- end sound ---
+    # --- generated sound (ltx2 branch): --sound TEXT|auto, --sound-model DIR|ID, --sound-steps N
+    sound: str | None = None
+    sound_model: str | None = None
+    sound_steps: Steps | None = None
+    # --- end generated sound
     crf: Crf | None = None
+    # reframe (issue 11): how non-9:16 footage and --image stills fill the frame
+    fit: FitMode | None = None
+    pad_color: Colour | None = None
+    crop_x: UnitInterval | None = None
+    crop_y: UnitInterval | None = None
     # --- issue 12: latent upscaling (multiscale), extend, restyle
     upsampler: str | None = None  # --upscale latent: Hub id, diffusers folder or .safetensors of the upsampler
     refine_strength: Fraction01 | None = None  # pass 2's denoise_strength (default 0.999, the LTX recipe)
@@ -422,6 +468,8 @@ class MakeOptions(Strict):
                          "outline_width": self.caption_outline_width, "box_color": self.caption_box_color,
                          "box_opacity": self.caption_box_opacity},
             "loop": {"mode": self.loop, "overlap_seconds": self.loop_overlap},
+            "audio": {"music_volume_db": self.music_volume},  # sound (shortgen.audio)
+            "reframe": {"fit": self.fit, "pad_color": self.pad_color, "crop_x": self.crop_x, "crop_y": self.crop_y},
         }
 
 

@@ -1,34 +1,35 @@
 """The sink: stream frames into H.264/AAC MP4 that the platforms accept.
 
 yuv420p, constant frame rate, BT.709 tags, closed GOPs of fixed length, CRF with a VBV bitrate cap,
-``moov`` before ``mdat`` (faststart), and always an AAC track (silence unless audio is given). The file
+``moov`` before ``mdat`` (faststart), and always an AAC track (silence unless audio is given; the clip's
+sound is mixed by :mod:`shortgen.audio` before the first frame, then handed over in step with the video). The file
 appears at ``path`` only when complete.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shortgen.atomic import atomic_output
+from shortgen.audio.feed import AAC_FRAME, AudioFeed
+from shortgen.audio.mix import sound_after_picture
 from shortgen.config import EncoderSpec
 from shortgen.errors import MediaError
-from shortgen.frames import AudioSpec, Clip
+from shortgen.frames import Clip
 from shortgen.media import quiet_libav
 from shortgen.progress import Progress
 
 if TYPE_CHECKING:
     import av
-    import numpy as np
 
     from shortgen.captions_io import Cue
 
 AUDIO_LAYOUT = "stereo"
-AAC_FRAME = 1024
 
 
 @dataclass(frozen=True)
@@ -110,133 +111,6 @@ def clear_padding(frame: av.VideoFrame) -> None:
             rows.reshape(plane.height, plane.line_size)[:, plane.width:] = 0
 
 
-class AudioFeed:
-    """Hands out AAC-sized chunks of audio (the given file, or silence) in step with the video."""
-
-    def __init__(self, audio: AudioSpec | None, sample_rate: int, total_seconds: float) -> None:
-        self.rate = sample_rate
-        self.total = round(total_seconds * sample_rate)
-        self.sent = 0
-        self._source = iter(read_audio(audio, sample_rate, self.total)) if audio else None
-        self._buffer: Any = None
-        self._loop = LoopCrossfade(audio, sample_rate, self.total) if audio and audio.loop_crossfade > 0 else None
-
-    def frames_until(self, seconds: float) -> Iterator[av.AudioFrame]:
-        target = min(self.total, round(seconds * self.rate))
-        while self.sent + AAC_FRAME <= target or (target == self.total and self.sent < self.total):
-            count = min(AAC_FRAME, self.total - self.sent)
-            samples = self._samples(count)
-            if self._loop is not None:
-                samples = self._loop.mix(samples, self.sent)
-            yield self._audio_frame(samples)
-            self.sent += count
-
-    def _samples(self, count: int) -> np.ndarray:
-        import numpy as np
-
-        if self._source is None:
-            return np.zeros((2, count), dtype=np.float32)
-        chunks = [] if self._buffer is None else [self._buffer]
-        have = 0 if self._buffer is None else self._buffer.shape[1]
-        while have < count:
-            nxt = next(self._source, None)
-            if nxt is None:
-                chunks.append(np.zeros((2, count - have), dtype=np.float32))
-                break
-            chunks.append(nxt)
-            have += nxt.shape[1]
-        joined = np.concatenate(chunks, axis=1)
-        self._buffer = joined[:, count:] if joined.shape[1] > count else None
-        return np.ascontiguousarray(joined[:, :count])
-
-    def _audio_frame(self, samples: np.ndarray) -> av.AudioFrame:
-        import av
-
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=AUDIO_LAYOUT)
-        frame.sample_rate, frame.pts, frame.time_base = self.rate, self.sent, Fraction(1, self.rate)
-        return frame
-
-
-class LoopCrossfade:
-    """``AudioSpec.loop_crossfade``: over the output's last ``X`` seconds, fade (equal power) from the audio
-    into the ``X`` seconds just before ``start`` (silence where that is before the file's start), so when
-    the clip replays from ``start`` the sound runs on without a click. A loop stage that starts its video
-    ``X`` seconds in sets ``start`` and ``loop_crossfade`` to ``X`` and the audio mirrors its crossfade."""
-
-    def __init__(self, audio: AudioSpec, sample_rate: int, total: int) -> None:
-        from dataclasses import replace
-
-        self.length = min(total, round(audio.loop_crossfade * sample_rate))
-        self.begin = total - self.length
-        lead = round(audio.start * sample_rate) - self.length  # where the faded-in audio starts in the file
-        self._silence = max(0, -lead)
-        intro = replace(audio, start=max(0, lead) / sample_rate, loop_crossfade=0.0)
-        self._source = iter(read_audio(intro, sample_rate, self.length - self._silence))
-        self._pending: list[np.ndarray] = []
-
-    def mix(self, samples: np.ndarray, first: int) -> np.ndarray:
-        """``samples`` (planar stereo) starting at output sample ``first``, crossfaded where they overlap."""
-        import numpy as np
-
-        end = first + samples.shape[1]
-        if end <= self.begin or self.length == 0:
-            return samples
-        start = max(first, self.begin)
-        position = (np.arange(start, end, dtype=np.float64) - self.begin + 0.5) / self.length
-        fade_in = np.sin(position * np.pi / 2).astype(np.float32)
-        fade_out = np.cos(position * np.pi / 2).astype(np.float32)
-        mixed = samples.copy()
-        mixed[:, start - first:] = samples[:, start - first:] * fade_out + self._intro(end - start) * fade_in
-        return mixed
-
-    def _intro(self, count: int) -> np.ndarray:
-        import numpy as np
-
-        parts = []
-        if self._silence:
-            quiet = min(count, self._silence)
-            parts.append(np.zeros((2, quiet), dtype=np.float32))
-            self._silence -= quiet
-        have = sum(p.shape[1] for p in parts) + sum(p.shape[1] for p in self._pending)
-        while have < count:
-            chunk = next(self._source, None)
-            if chunk is None:
-                self._pending.append(np.zeros((2, count - have), dtype=np.float32))
-                break
-            self._pending.append(chunk)
-            have += chunk.shape[1]
-        joined = np.concatenate(parts + self._pending, axis=1)
-        self._pending = [joined[:, count:]] if joined.shape[1] > count else []
-        return joined[:, :count]
-
-
-def read_audio(audio: AudioSpec, sample_rate: int, max_samples: int) -> Iterator[np.ndarray]:
-    """Decode ``audio.path`` as planar float stereo at ``sample_rate``, from ``audio.start`` seconds."""
-    import av
-    import numpy as np
-
-    skip = round(audio.start * sample_rate)
-    produced = 0
-    try:
-        with av.open(str(audio.path)) as container:
-            if not container.streams.audio:
-                raise MediaError(f"{audio.path} has no audio stream", "give a file with sound")
-            resampler = av.AudioResampler(format="fltp", layout=AUDIO_LAYOUT, rate=sample_rate)
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(2, -1).astype(np.float32) * audio.volume
-                    if skip:
-                        cut = min(skip, samples.shape[1])
-                        samples, skip = samples[:, cut:], skip - cut
-                    if samples.shape[1]:
-                        yield samples
-                        produced += samples.shape[1]
-                    if produced >= max_samples:
-                        return
-    except av.FFmpegError as err:
-        raise MediaError(f"cannot read audio {audio.path}: {err}", "give a WAV, MP3, M4A or video file") from None
-
-
 def encode_clip(clip: Clip, path: Path, spec: EncoderSpec, *, overwrite: bool = False,
                 progress: Progress | None = None, subtitles: Sequence[Cue] | None = None) -> EncodeResult:
     """Encode every frame of ``clip`` into ``path``; nothing is left at ``path`` if anything fails.
@@ -272,7 +146,9 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
     with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
         video = _add_video_stream(container, clip, spec)
         audio = _add_audio_stream(container, spec)
-        feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration)
+        # Sound that only exists once the picture does (a backend's, generated with the frames) is mixed
+        # after the last frame; the muxer then writes the video ahead of it (bounded by its interleave delta).
+        feed = None if sound_after_picture(clip.audio) else _feed(clip, spec, progress)
         track = SubtitleTrack(container, subtitles) if subtitles else None
         reformatter = VideoReformatter()
         count = 0
@@ -282,13 +158,14 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
             _check_frame(frame, clip)
             container.mux(video.encode(to_video_frame(frame, count, clip.fps, reformatter)))
             count += 1
-            for audio_frame in feed.frames_until(count / clip.fps):
+            for audio_frame in feed.frames_until(count / clip.fps) if feed is not None else ():
                 container.mux(audio.encode(audio_frame))
             if track is not None:
                 container.mux(list(track.packets_until(count / clip.fps)))
             progress.advance("encode")
         if count != clip.num_frames:
             raise MediaError(f"the stream ended after {count} of {clip.num_frames} frames")
+        feed = feed or _feed(clip, spec, progress)
         for audio_frame in feed.frames_until(clip.duration):
             container.mux(audio.encode(audio_frame))
         container.mux(video.encode(None))
@@ -296,7 +173,18 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
     return count
 
 
+def _feed(clip: Clip, spec: EncoderSpec, progress: Progress) -> AudioFeed:
+    feed = AudioFeed(clip.audio, spec.audio_sample_rate, clip.duration, warn=progress.warn,
+                     aac_bitrate=spec.audio_bitrate_kbps * 1000)
+    if feed.report:
+        clip.facts["audio"] = feed.report  # reaches the result and the sidecar, as stage facts do
+    return feed
+
+
 def _check_frame(frame: Any, clip: Clip) -> None:
     shape = getattr(frame, "shape", None) or (getattr(frame, "height", None), getattr(frame, "width", None), 3)
     if tuple(shape) != (clip.height, clip.width, 3):
         raise MediaError(f"frame of size {shape[1]}x{shape[0]} in a {clip.width}x{clip.height} stream")
+
+
+__all__ = ["AAC_FRAME", "AudioFeed", "EncodeResult", "encode_clip", "to_video_frame", "x264_params"]

@@ -21,13 +21,64 @@ Frame = "np.ndarray"
 
 @dataclass(frozen=True)
 class AudioSpec:
-    """Audio to mux with the video: a file whose first audio stream is used, from ``start`` seconds."""
+    """Audio to mux with the video: a file whose first audio stream is used, from ``start`` seconds.
+
+    On its own (``Clip.audio = AudioSpec(...)``) it is muxed as it is; inside an :class:`AudioMix` it is one
+    track of a mix that is normalised. ``label`` names it in messages (default: the path)."""
 
     path: Path
     start: float = 0.0
     # Seconds over which the end is crossfaded into the start when the clip loops (0 = none).
     loop_crossfade: float = 0.0
     volume: float = 1.0
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioBuffer:
+    """Sound already in memory, e.g. generated for the clip: float samples shaped ``(channels, n)`` (or
+    ``(n,)`` for mono) at ``sample_rate``; resampled to the encoder's rate when mixed. ``samples`` may also be
+    a callable returning them: called after the last video frame, for sound made along with the frames (the
+    encoder then writes the sound after the picture). ``info`` (prompt, model, seed...) is recorded in the
+    sidecar. ``start``/``loop_crossfade``/``volume`` as for :class:`AudioSpec`."""
+
+    samples: Any
+    sample_rate: int
+    start: float = 0.0
+    loop_crossfade: float = 0.0
+    volume: float = 1.0
+    label: str = "generated sound"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AudioMix:
+    """The clip's sound as :mod:`shortgen.audio` mixes it: its own track, beds laid under it and a voice on
+    top; the sum is normalised to ``loudness_lufs`` (``None``: left at its level) with true peaks at or below
+    ``true_peak_db``.
+
+    - ``source``: the clip's own sound, in sync with the picture (the input video's, ``--audio FILE``, or a
+      backend's); it loops with the clip.
+    - ``music`` and ``bed`` (sound generated for the clip): trimmed, or looped with crossfaded loop points,
+      to the clip's length; faded in and out, or looped seamlessly when the clip loops; ducked by ``duck_db``
+      under the voice (and under the source when ``duck_source``).
+    - ``voice``: a voice-over from the start, on top.
+    """
+
+    source: AudioSpec | AudioBuffer | None = None
+    music: AudioSpec | AudioBuffer | None = None
+    bed: AudioSpec | AudioBuffer | None = None
+    voice: AudioSpec | AudioBuffer | None = None
+    duck_db: float = 12.0
+    duck_source: bool = False
+    fade_in: float = 0.5
+    fade_out: float = 1.5
+    loudness_lufs: float | None = -14.0
+    true_peak_db: float = -1.0
+
+    def tracks(self) -> dict[str, AudioSpec | AudioBuffer]:
+        named = {"source": self.source, "music": self.music, "bed": self.bed, "voice": self.voice}
+        return {role: track for role, track in named.items() if track is not None}
 
 
 @dataclass(frozen=True)
@@ -39,7 +90,7 @@ class Clip:
     fps: Fraction
     num_frames: int
     frames: Iterable[Any]
-    audio: AudioSpec | None = None
+    audio: AudioSpec | AudioMix | None = None
     # What stages say about the clip when they are set up (copied and extended stage by stage).
     info: dict[str, Any] = field(default_factory=dict)
     # What stages learn while frames stream (the loop stage's seam score). One dict shared by every clip

@@ -1,4 +1,5 @@
-"""Probe a video file: geometry, rate, length, codecs, bitrate, MP4 layout, colour tags, loop seam score.
+"""Probe a video file: geometry, rate, length, codecs, bitrate, MP4 layout, colour tags, loop seam score,
+loudness (EBU R128 integrated loudness and true peak, by FFmpeg's ``ebur128``, see :mod:`shortgen.audio`).
 
 The figures come from FFmpeg's demuxer and decoders through PyAV (the same numbers ``ffprobe`` prints);
 the MP4 layout (``moov`` before ``mdat``, edit lists) from the file's own box headers. The seam score
@@ -78,6 +79,10 @@ class VideoReport:
     subtitles: list[SubtitleTrack] = field(default_factory=list)
     seam_score: float | None = None
     damaged_frames: int | None = None  # frames the demuxer lists that do not decode (counted with the seam)
+    # The first audio track's EBU R128 integrated loudness and true peak (None: no sound, or not measured).
+    loudness_lufs: float | None = None
+    true_peak_db: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def seamless(self) -> bool | None:
@@ -87,8 +92,9 @@ class VideoReport:
         return {**asdict(self), "seamless": self.seamless}
 
 
-def inspect_video(path: Path, *, seam: bool = True) -> VideoReport:
-    """Probe ``path``. Raises :class:`UsageError` for a missing path, :class:`MediaError` for a non-video."""
+def inspect_video(path: Path, *, seam: bool = True, loudness: bool = True) -> VideoReport:
+    """Probe ``path``. Raises :class:`UsageError` for a missing path, :class:`MediaError` for a non-video.
+    ``loudness``: decode the first audio track and measure it (about 0.5 s for a 30 s clip)."""
     import av
 
     from shortgen.media import quiet_libav
@@ -118,7 +124,19 @@ def inspect_video(path: Path, *, seam: bool = True) -> VideoReport:
             raise MediaError(f"{path} has no decodable video frames", "give a video that plays")
         report.damaged_frames = max(0, listed - report.frames)
         report.seam_score = None if score is None else round(score, 4)
+    if loudness and report.audio:
+        _measure_loudness(path, report)
     return report
+
+
+def _measure_loudness(path: Path, report: VideoReport) -> None:
+    from shortgen.audio.loudness import measure_file
+
+    measured, warning = measure_file(path)
+    report.loudness_lufs = None if measured.integrated_lufs is None else round(measured.integrated_lufs, 2)
+    report.true_peak_db = None if measured.true_peak_db is None else round(measured.true_peak_db, 2)
+    if warning:
+        report.warnings.append(warning)
 
 
 def _describe(path: Path, container: Any) -> VideoReport:

@@ -16,6 +16,8 @@ from shortgen.paths import check_input_file, os_error
 if TYPE_CHECKING:
     import numpy as np
 
+    from shortgen.config import ReframeSpec
+
 
 def quiet_libav() -> None:
     """Keep FFmpeg's own log lines off stderr; failures reach the user as one-line errors instead."""
@@ -91,16 +93,21 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None) -> Clip:
 def packet_times(container: Any, stream: Any) -> Iterator[int]:
     """The presentation timestamps of the stream's frames, as the demuxer lists them (up to any damage
     that stops the demuxer itself)."""
+    for packet in readable_packets(container, stream):
+        if packet.size and packet.pts is not None and not packet.is_discard:
+            yield packet.pts
+
+
+def readable_packets(container: Any, stream: Any) -> Iterator[Any]:
+    """The stream's packets up to the end, or up to damage that stops the demuxer itself (a file cut off)."""
     import av
 
     packets = container.demux(stream)
     while True:
         try:
-            packet = next(packets)
+            yield next(packets)
         except (StopIteration, av.FFmpegError):
             return
-        if packet.size and packet.pts is not None and not packet.is_discard:
-            yield packet.pts
 
 
 def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
@@ -108,12 +115,7 @@ def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
     does: a packet the decoder rejects is skipped; a demuxer error (a file cut off) ends the stream."""
     import av
 
-    packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except (StopIteration, av.FFmpegError):
-            return
+    for packet in readable_packets(container, stream):
         try:
             decoded = packet.decode()
         except av.FFmpegError:
@@ -237,16 +239,24 @@ def _decode_rgb(path: Path, *, with_times: bool = False, with_pts: bool = False)
                 yield upright
 
 
-def load_image(path: Path, width: int, height: int) -> np.ndarray:
-    """Read a still and cover-crop it to ``width``x``height`` RGB (the model's generation size)."""
+def load_image(path: Path, width: int, height: int, fit: ReframeSpec | None = None) -> np.ndarray:
+    """Read a still and place it into ``width``x``height`` RGB (the model's generation size): cover-cropped
+    around its centre, or with ``fit`` (a preset's reframe section: pad, blur, track, a crop position)."""
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     check_input_file(path, "image", "check the --image path")
+    centre_crop = fit is None or (fit.fit == "crop" and fit.crop_x == 0.5 and fit.crop_y == 0.5)
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img).convert("RGB")
-            fitted = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+            if centre_crop:
+                img = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS)
+            rgb = np.asarray(img, dtype=np.uint8)
     except (UnidentifiedImageError, OSError):
         raise UsageError(f"{path} is not an image shortgen can read", "give a PNG, JPEG or WebP file") from None
-    return np.asarray(fitted, dtype=np.uint8)
+    if centre_crop:
+        return rgb
+    from shortgen.stages.reframe import fit_still
+
+    return fit_still(rgb, width, height, fit)

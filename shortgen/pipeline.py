@@ -11,19 +11,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.backends import GeneratorBackend, LoadOptions, get_backend_info, load_backend
+from shortgen.backends import GeneratorBackend, LoadOptions, check_model_folder, get_backend_info, load_backend
 from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
 from shortgen.errors import MediaError, UsageError
 from shortgen.extend import ExtendPlan, plan_extend
-from shortgen.frames import AudioSpec, Clip, as_fraction
+from shortgen.frames import AudioMix, AudioSpec, Clip, as_fraction
 from shortgen.multiscale import Multiscale, plan_multiscale
 from shortgen.outputs import check_clip_outputs, writes_srt
-from shortgen.paths import check_input_file
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
+from shortgen.soundgen.plan import check_sound_options, sound_plan
 from shortgen.stages import Stage, build_stage, run_stages
+from shortgen.stages.reframe import resize_spec
 from shortgen.timing import Timings
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class MakePlan:
             "speed": {name: getattr(gen, name) for name in SPEED_OPTIONS},
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
+            "sound": sound_plan(self.options, self.prompts),
             **extra,
         }
 
@@ -104,7 +106,19 @@ class MakePlan:
 def resolve_preset(options: MakeOptions) -> Preset:
     """The preset with these options applied, every value validated (the options' own too)."""
     checked_options(options)
-    return load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    preset = load_preset(options.preset or DEFAULT_PRESET, options.preset_overrides())
+    return _backend_default_model(preset, options)
+
+
+def _backend_default_model(preset: Preset, options: MakeOptions) -> Preset:
+    """``--backend ltx2`` without ``--model``: that backend's default model, not the preset's LTX-Video one."""
+    from shortgen.config import GenerationSpec, replace
+
+    gen = preset.generation
+    if options.model or gen.model != GenerationSpec().model or gen.backend == GenerationSpec().backend:
+        return preset
+    generation = replace(gen, model=get_backend_info(gen.backend).default_model)
+    return replace(preset, generation=generation)
 
 
 def check_duration(duration: float, preset: Preset) -> None:
@@ -138,6 +152,8 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | N
     segments = plan_segments(new_frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
                              overlap=gen.overlap_frames, prompts=prompts, width=width,
                              height=height, fps=preset.output.fps)
+    check_model_folder(gen.backend, gen.model)
+    check_sound_options(options, prompts, gen.backend)
     output = Path(options.output) if options.output else default_output(prompts)
     seed = options.seed if options.seed is not None else DEFAULT_SEED
     return MakePlan(options, preset, prompts, duration, seed, segments, output, multiscale, extend)
@@ -159,6 +175,7 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
     if preset.loop.mode != "none":
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
                       "threshold": preset.loop.seam_threshold, "frames": frames})
+    # reframe (issue 11): the upscale stage for the plain centre crop, the reframe stage for other fits
     specs.append(_upscale_spec(preset, options, generated=frames is not None))
     if options.caption is not None or options.captions:
         specs.append({"key": "captions", "text": options.caption, "file": options.captions,
@@ -169,13 +186,19 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
 
 def _upscale_spec(preset: Preset, options: MakeOptions, generated: bool) -> dict[str, Any]:
     """The upscale stage's dict (issue 12: ``latent`` needs a generation, ``model:`` runs where the model does)."""
+
     method = options.upscale or "lanczos"
     if method == "latent" and not generated:
         raise UsageError("--upscale latent upscales the model's latents while generating; an existing video "
                          "has none", "use --upscale model:PATH (a Real-ESRGAN-family file) or lanczos")
-    spec: dict[str, Any] = {"key": "upscale", "width": preset.output.width, "height": preset.output.height,
-                            "method": method}
-    if method.startswith("model:"):
+    spec = resize_spec(preset.reframe, preset.output.width, preset.output.height, method)
+    if spec["key"] == "reframe":  # another fit than the centre crop: the reframe stage resamples
+        if method.startswith("model:"):
+            raise UsageError("--upscale model:PATH works with the centred crop fit only",
+                             "use --fit crop without --crop-x/--crop-y, or a resampler")
+        if method == "latent":
+            spec["method"] = "lanczos"  # the frames were generated at twice the size already
+    elif method.startswith("model:"):
         spec["device"] = preset.generation.device
     return spec
 
@@ -210,6 +233,10 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
         stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
     extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra, preset=preset)
+    if preset.loop.mode == "seamless" and preset.generation.backend == "ltx2":  # (ltx2 branch)
+        raise UsageError("--loop seamless is not available with the ltx2 backend yet: it conditions the last "
+                         "segment at a frame LTX-2 cannot place (only frame 0 or 8j+1)",
+                         "use --loop crossfade or --loop pingpong")
     if preset.loop.mode == "seamless":
         from shortgen.stages.loop import room_to_close
 
@@ -240,7 +267,7 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     width, height = plan.segments.width, plan.segments.height  # pass 2's size with --upscale latent
     first: list[FrameCondition] = []
     if options.image:
-        image = load_image(Path(options.image), width, height)
+        image = load_image(Path(options.image), width, height, fit=preset.reframe)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
     extend_tail = None
     if plan.extend is not None:  # issue 12: the first segment continues from CLIP's last frames
@@ -249,14 +276,18 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         extend_tail, condition = opening_condition(plan.extend, preset.output.fps, width, height, image=bool(first),
                                                    loop_mode=preset.loop.mode)
         first.append(condition)
-    audio = _audio_spec(options)
+    audio = _audio_spec(options, preset)
     timings = Timings()
+    # --- generated sound (ltx2 branch): made before the video model loads, so the two never share memory
+    from shortgen.soundgen.clip import sound_bed
+
+    audio, sound = sound_bed(plan, audio, progress, timings)
     started = time.perf_counter()
     if backend is None:
         backend = load_generator(preset, options, progress)
         _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
-    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap)
+    clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap, sound)
     if plan.extend is not None and extend_tail is not None:
         from shortgen.extend import extended_clip
 
@@ -278,12 +309,11 @@ def _encode_prompts_and_free_text_encoder(backend: GeneratorBackend, plan: MakeP
     release()
 
 
-def _audio_spec(options: MakeOptions) -> AudioSpec | None:
-    if not options.audio:
-        return None
-    path = Path(options.audio)
-    check_input_file(path, "audio file", "check the --audio path")
-    return AudioSpec(path=path)
+def _audio_spec(options: MakeOptions, preset: Preset, own: AudioSpec | None = None) -> AudioMix | None:
+    """The clip's sound (see :mod:`shortgen.audio.plan`); every sound file is checked here, before any work."""
+    from shortgen.audio.plan import clip_audio
+
+    return clip_audio(options, preset.audio, own)
 
 
 def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: bool) -> None:
@@ -294,7 +324,8 @@ def check_outputs(output: Path, options: MakeOptions, overwrite: bool, sidecar: 
 
 
 def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[FrameCondition],
-                    progress: Progress, timings: Timings, audio: AudioSpec | None, overlap: bool) -> Clip:
+                    progress: Progress, timings: Timings, audio: AudioMix | None, overlap: bool,
+                    sound: dict[str, Any] | None = None) -> Clip:
     from shortgen.chain import stream_segments, stream_segments_ahead
     from shortgen.frames import prefetch
 
@@ -307,11 +338,21 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
         requests = [replace(r, extra={**r.extra, "multiscale": plan.multiscale.to_dict()}) for r in requests]
     count = len(plan.segments.segments)
+    from shortgen.soundgen.clip import backend_sound, finishing  # (ltx2 branch)
+
+    # A backend that makes sound (LTX-2): its segments' sound is joined as their frames are.
+    track, stitcher, audio, made_sound = backend_sound(plan, backend, audio, progress)
+    sound = sound or made_sound
 
     def generate(request: Any) -> Any:
         key = _start_segment_bar(progress, request, count)
         started = time.perf_counter()
-        frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
+        if stitcher is not None:
+            made = backend.generate_with_audio(request, on_step=lambda step, total: progress.advance(key))
+            stitcher.add(request.index, made.audio)
+            frames = made.frames
+        else:
+            frames = backend.generate(request, on_step=lambda step, total: progress.advance(key))
         timings.add("model", time.perf_counter() - started)
         progress.advance(key)
         progress.finish(key)
@@ -323,16 +364,20 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn)
-    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead else None
+    split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead and not stitcher else None
+    if gen.decode_ahead and stitcher is not None:
+        progress.warn(f"--decode-ahead is off: the {backend.name} backend decodes picture and sound in one call")
     if split is not None:
         frames = stream_segments_ahead(plan.segments, requests, split, first_conditions=first, **loop_options)
     else:
         frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
+    if track is not None:
+        frames = finishing(frames, track)
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
     return Clip(plan.segments.width, plan.segments.height, fps, plan.segments.total_frames,
-                timings.timed("generate", frames), audio=audio)
+                timings.timed("generate", frames), audio=audio, info={"sound": sound} if sound else {})
 
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:
@@ -407,7 +452,7 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     clip = open_video(source, constant_fps=as_fraction(options.fps or preset.output.fps))
     if options.fps and as_fraction(options.fps) != clip.fps:
         raise UsageError(f"{source} is {float(clip.fps):g} fps; changing the frame rate is not supported")
-    audio = _audio_spec(options) or clip.audio
+    audio = _audio_spec(options, preset, clip.audio if isinstance(clip.audio, AudioSpec) else None)
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
     backend, seed = None, None

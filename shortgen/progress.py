@@ -22,6 +22,10 @@ class Progress:
     def warn(self, message: str) -> None:
         """Something the user should know that does not stop the run."""
 
+    def fail(self, key: str, message: str) -> None:
+        """``key`` ended with an error (instead of :meth:`finish`); ``message`` says why."""
+        self.warn(message)
+
 
 class RecordingProgress(Progress):
     """Keeps every event; useful in tests and for callers that want a log."""
@@ -40,4 +44,8 @@ class RecordingProgress(Progress):
         self.events.append(("finish", key))
 
     def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def fail(self, key: str, message: str) -> None:
+        self.events.append(("fail", key, message))
         self.warnings.append(message)

@@ -173,6 +173,7 @@ def output_under_a_file(d: Path, v: Path) -> list[str]:
 
 def job_output_name_too_long(d: Path, v: Path) -> list[str]:
     (d / "jobs.yaml").write_text(f"jobs:\n  - prompt: x\n    output: {'y' * 300}.mp4\n", encoding="utf-8")
+    (d / "no-model").mkdir()  # a local model path must exist at planning; the long name fails there too
     return ["batch", str(d / "jobs.yaml"), "--out-dir", str(d), "--model", str(d / "no-model")]
 
 
@@ -244,7 +245,7 @@ CASES: list[tuple[Callable[[Path, Path], list[str]], int, str]] = [
     (directory_as_font, 2, "fonts is a directory"),
     (name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
     (output_under_a_file, 2, "notes.txt/clip.mp4: Not a directory (a part of the path is a file, not a folder)"),
-    (job_output_name_too_long, 2, ".mp4: File name too long (use a shorter name)"),
+    (job_output_name_too_long, 2, "job 1 (x): output name 'yyyyyyyyyyyyyyyyyyyyyyyy...' is 304 bytes"),
     (out_dir_under_a_file, 2, "notes.txt/clips: Not a directory (a part of the path is a file, not a folder)"),
     (long_srt_cue, 2, "subs.srt line 2: the cue is 4999 characters; at most 2000 fit on screen"),
     (long_json_cue, 2, "the cue at 0 s is 5000 characters; at most 2000 fit on screen"),

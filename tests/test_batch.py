@@ -282,10 +282,12 @@ def test_dry_run_shards_1_2_3_of_3_cover_every_job_once(tmp_path: Path, preset: 
 def test_dry_run_and_help_import_no_torch(tmp_path: Path, preset: Path) -> None:
     path = job_file(tmp_path, ["a fox"])
     code = ("import sys; from shortgen.cli.app import app\n"
-            "for args in (['batch', '--help'], ['batch', sys.argv[1], '--dry-run', '--out-dir', sys.argv[2]]):\n"
+            "dry = ['batch', sys.argv[1], '--dry-run', '--out-dir', sys.argv[2]]\n"
+            "for args in (['--help'], ['batch', '--help'], dry, [*dry, '--ray', '--workers', '2']):\n"
             "    try: app(args, prog_name='shortgen')\n"
             "    except SystemExit as e: assert e.code in (0, None), e.code\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'transformers'))\n"
+            "heavy = sorted(m for m in sys.modules\n"
+            "               if m.split('.')[0] in ('torch', 'diffusers', 'transformers', 'ray'))\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "out")], check=True,
                    capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
@@ -373,7 +375,7 @@ def test_a_model_that_fails_to_load_is_tried_once(tmp_path: Path, preset: Path) 
 
 
 def test_a_locked_output_is_left_to_its_owner(tmp_path: Path, preset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(b, "LOCK_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(b.locks, "LOCK_WAIT_SECONDS", 0.05)
     batch_plan = plan(job_file(tmp_path, ["one", "two"]), tmp_path / "out")
     held = b.output_lock(batch_plan.jobs[0].output)  # another process rendering job 1, as far as flock can tell
     held.acquire()
@@ -434,3 +436,20 @@ def test_example_workflow_and_script_are_well_formed() -> None:
     assert any("shortgen batch" in step.get("run", "") for step in steps)
     assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
     subprocess.run(["bash", "-n", str(EXAMPLES / "render_week.sh")], check=True)
+
+
+def test_kuberay_example_runs_the_batch_on_shared_storage() -> None:
+    manifest = yaml.safe_load((EXAMPLES / "kuberay-rayjob.yaml").read_text(encoding="utf-8"))
+    assert (manifest["apiVersion"], manifest["kind"]) == ("ray.io/v1", "RayJob")
+    spec = manifest["spec"]
+    assert spec["entrypoint"].startswith("shortgen batch ") and " --ray " in spec["entrypoint"]
+    cluster = spec["rayClusterSpec"]
+    pods = [cluster["headGroupSpec"]["template"]["spec"],
+            *(group["template"]["spec"] for group in cluster["workerGroupSpecs"])]
+    for pod in pods:  # every pod mounts the same claim at the same path as --out-dir
+        (container,) = pod["containers"]
+        assert [m["mountPath"] for m in container["volumeMounts"]] == ["/shared"]
+        assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "shortgen-shared"
+    assert "--out-dir /shared/" in spec["entrypoint"]
+    assert cluster["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]["resources"]["limits"][
+        "nvidia.com/gpu"] == "1"

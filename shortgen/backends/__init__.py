@@ -22,7 +22,7 @@ from shortgen.progress import Progress
 
 __all__ = [
     "BackendInfo", "FrameCondition", "GeneratorBackend", "LoadOptions", "SegmentRequest", "ShapeRules",
-    "get_backend_info", "load_backend", "register_backend", "registered_backends",
+    "check_model_folder", "get_backend_info", "load_backend", "register_backend", "registered_backends",
 ]
 
 
@@ -33,6 +33,8 @@ class BackendInfo:
     rules: ShapeRules
     default_model: str
     loader: str  # "module:function" returning a GeneratorBackend
+    # diffusers pipeline classes (model_index.json "_class_name") whose folders this backend loads
+    pipeline_classes: frozenset[str] = frozenset()
     latent_upscale: bool = False  # accepts SegmentRequest.extra["multiscale"] (``--upscale latent``)
 
 
@@ -71,5 +73,43 @@ register_backend(BackendInfo(
     rules=LTX_RULES,
     default_model="Lightricks/LTX-Video-0.9.8-13B-distilled",
     loader="shortgen.backends.ltx:load_ltx",
+    pipeline_classes=frozenset({"LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline"}),
     latent_upscale=True,
 ))
+
+
+# --- ltx2 (video + sound from one model) -----------------------------------------------------------------
+# Sizes multiples of 32 and 8k+1 frames as LTX-Video (a x32 / x8 VAE); one call makes up to 20 s.
+LTX2_RULES = ShapeRules(size_multiple=32, frames_modulo=8, frames_remainder=1, min_frames=9, max_frames=481)
+
+register_backend(BackendInfo(
+    name="ltx2",
+    description="LTX-2 (distilled, video + synchronised sound) through diffusers' LTX2ConditionPipeline",
+    rules=LTX2_RULES,
+    default_model="diffusers/LTX-2.3-Distilled-Diffusers",
+    loader="shortgen.backends.ltx2:load_ltx2",
+    pipeline_classes=frozenset({"LTX2ConditionPipeline", "LTX2Pipeline", "LTX2ImageToVideoPipeline"}),
+))
+
+
+def check_model_folder(backend: str, model: str) -> None:
+    """Before any weights load: a local diffusers folder made for another registered backend is a one-line error
+    naming the backend it is for. Anything else (Hub ids, files, unknown classes) is left to the loader."""
+    import json
+    from pathlib import Path
+
+    from shortgen.errors import ModelError
+
+    index = Path(model).expanduser() / "model_index.json"
+    try:
+        class_name = json.loads(index.read_text(encoding="utf-8")).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return
+    info = get_backend_info(backend)
+    if not info.pipeline_classes or class_name in info.pipeline_classes:
+        return
+    owner = next((i.name for i in registered_backends() if class_name in i.pipeline_classes), None)
+    if owner is not None:
+        raise ModelError(f"{model} holds a {class_name}, a model for the {owner} backend, not {backend}",
+                         f"pass --backend {owner}, or a {backend} model such as {info.default_model}")
+# --- end ltx2

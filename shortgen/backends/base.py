@@ -105,6 +105,33 @@ class GeneratorBackend(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SegmentOutput:
+    """What a backend that makes sound with the picture returns for one segment."""
+
+    frames: np.ndarray  # (num_frames, height, width, 3) uint8 RGB
+    audio: np.ndarray  # (channels, samples) float32 in -1..1, about num_frames / fps seconds
+    sample_rate: int
+
+
+class SoundBackend(GeneratorBackend, Protocol):
+    """A backend whose model makes the segment's sound too (LTX-2); optional. ``make`` joins the segments' sound
+    like their frames (:class:`shortgen.chain.AudioStitcher`)."""
+
+    audio_sample_rate: int
+
+    def generate_with_audio(self, request: SegmentRequest, on_step: StepCallback | None = None) -> SegmentOutput:
+        """:meth:`generate`'s frames and the sound made with them."""
+        ...
+
+
+def sound_backend(backend: GeneratorBackend) -> SoundBackend | None:
+    """``backend`` as a :class:`SoundBackend` when its model makes sound, else None."""
+    if callable(getattr(backend, "generate_with_audio", None)) and getattr(backend, "audio_sample_rate", None):
+        return backend  # type: ignore[return-value]
+    return None
+
+
 class SplitBackend(GeneratorBackend, Protocol):
     """A backend whose denoising and decoding can be called apart (``--decode-ahead``); optional."""
 

@@ -48,7 +48,7 @@ app.command("make")(make.make)
 app.command("edit")(edit.edit)
 app.command("doctor")(doctor.doctor)
 app.command("inspect")(inspect.inspect)
-app.command("batch")(batch.batch)
+app.command("batch", cls=batch.BatchCommand)(batch.batch)
 app.add_typer(presets.app, name="presets")
 app.add_typer(models.app, name="models")
 

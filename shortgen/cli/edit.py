@@ -34,10 +34,12 @@ def edit(
     caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None, preview: o.Preview = None,
+    music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
-    """Apply the post stages (upscale to the preset, loop, captions, audio, encode) to a clip; with --restyle,
+    """Apply the post stages (upscale to the preset, loop, captions, sound, encode) to a clip; with --restyle,
     re-render it through the model first."""
     flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)

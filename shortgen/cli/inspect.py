@@ -17,18 +17,22 @@ def inspect(
     file: Annotated[Path, typer.Argument(help="A video file (MP4, MOV, WebM).", show_default=False)],
     no_seam: Annotated[bool, typer.Option("--no-seam", help="Skip the loop seam score (it decodes every frame).")]
     = False,
+    no_loudness: Annotated[bool, typer.Option("--no-loudness", help="Skip the loudness measurement (it decodes "
+                                              "the sound).")] = False,
     json: o.Json = False,
 ) -> None:
-    """Show size, fps, duration, frames, codecs, bitrate, faststart, colour tags, subtitles and loop seam score."""
+    """Show size, fps, duration, frames, codecs, bitrate, faststart, colour tags, subtitles, loudness and loop seam."""
     from shortgen.inspect import inspect_video
 
     out = Output(json_mode=json)
-    report = inspect_video(file, seam=not no_seam)
+    report = inspect_video(file, seam=not no_seam, loudness=not no_loudness)
     if report.damaged_frames:
         from shortgen.media import damage_warning
 
         out.warn(damage_warning(file, report.damaged_frames, report.frames + report.damaged_frames,
                                 done="shortgen edit replaces each by its neighbour"))
+    for warning in report.warnings:
+        out.warn(warning)
     if json:
         out.result(report.to_dict())
         return
@@ -54,6 +58,9 @@ def describe(data: dict[str, Any]) -> list[str]:
     layout = "" if data["faststart"] is None else (
         f", faststart {_yes(data['faststart'])}, edit list {_yes(data['edit_list'])}")
     lines.append(f"file: {data['container']}, {_kbps(data['bitrate_kbps'])} overall{layout}")
+    if data.get("loudness_lufs") is not None:
+        peak = f"{data['true_peak_db']:.1f} dBTP" if data.get("true_peak_db") is not None else "unknown"
+        lines.append(f"loudness: {data['loudness_lufs']:.1f} LUFS integrated, true peak {peak}")
     if data["seam_score"] is not None:
         verdict = "seamless" if data["seamless"] else "visible seam"
         lines.append(f"loop seam score: {data['seam_score']:.2f} ({verdict}; 1 is one ordinary step, <= 1.5 seamless)")

@@ -34,6 +34,9 @@ def make(
     caption_outline_color: o.CaptionOutlineColor = None, caption_outline_width: o.CaptionOutlineWidth = None,
     caption_box_color: o.CaptionBoxColor = None, caption_box_opacity: o.CaptionBoxOpacity = None,
     subtitles: o.Subtitles = None, audio: o.Audio = None, crf: o.Crf = None,
+    music: o.Music = None, music_volume: o.MusicVolume = None, voice: o.Voice = None, duck: o.Duck = None,
+    fit: o.Fit = None, pad_color: o.PadColor = None, crop_x: o.CropX = None, crop_y: o.CropY = None,
+    sound: o.Sound = None, sound_model: o.SoundModel = None, sound_steps: o.SoundSteps = None,
     output: o.Output = None, overwrite: o.Overwrite = False, no_sidecar: o.NoSidecar = False,
     dry_run: o.DryRun = False, json: o.Json = False, quiet: o.Quiet = False,
 ) -> None:
@@ -51,6 +54,9 @@ def make(
             from shortgen.paths import check_input_file
 
             check_input_file(Path(image), "image", "check the --image path")
+        from shortgen.audio.plan import check_sound_options
+
+        check_sound_options(options)
         print_plan(out, plan.to_dict())
         return
     from shortgen.pipeline import make_clip

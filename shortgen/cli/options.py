@@ -119,8 +119,48 @@ Subtitles = Annotated[Literal["burn", "soft", "both"] | None, typer.Option("--su
 Preview = Annotated[float | None, typer.Option("--preview", min=0.0, metavar="SECONDS",
                                                help="Write the frame at SECONDS as an image (-o frame.png) "
                                                     "instead of encoding.", rich_help_panel=OUT)]
-Audio = Annotated[Path | None, typer.Option("--audio", help="Audio file to lay under the clip.",
-                                            rich_help_panel=POST)]
+# --- sound (shortgen.audio) ---
+SOUND = "Sound"
+Audio = Annotated[Path | None, typer.Option("--audio", metavar="FILE|none",
+                                            help="Replace the clip's own sound with FILE as it is (in sync, "
+                                                 "looping with the clip); 'none' drops it.", rich_help_panel=SOUND)]
+Music = Annotated[Path | None, typer.Option("--music", metavar="FILE",
+                                            help="Music under the clip: trimmed or looped, faded, ducked under a "
+                                                 "voice.", rich_help_panel=SOUND)]
+MusicVolume = Annotated[float | None, typer.Option("--music-volume", metavar="DB", min=-60.0, max=20.0,
+                                                   help="Gain on the music in dB before mixing (preset default, "
+                                                        "-12).", rich_help_panel=SOUND)]
+Voice = Annotated[Path | None, typer.Option("--voice", metavar="FILE",
+                                            help="A voice-over on top, from the start; the music ducks under it.",
+                                            rich_help_panel=SOUND)]
+Duck = Annotated[bool | None, typer.Option("--duck/--no-duck",
+                                           help="Duck the music under the clip's own sound too (speech).",
+                                           rich_help_panel=SOUND)]
+# --- end sound ---
+
+# --- reframe (issue 11): how footage of another aspect ratio (and --image stills) fills the 9:16 frame
+REFRAME = "Reframe"
+Fit = Annotated[Literal["crop", "pad", "blur", "track"] | None, typer.Option(
+    "--fit", help="Non-9:16 footage: crop (default), pad, blur (whole frame over a blurred copy), "
+                  "track (a window that follows faces, people, motion).", rich_help_panel=REFRAME)]
+PadColor = Annotated[str | None, typer.Option("--pad-color", metavar="#RRGGBB", help="Band colour for --fit pad.",
+                                              rich_help_panel=REFRAME)]
+CropX = Annotated[float | None, typer.Option("--crop-x", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 left edge to 1 right edge (default 0.5).", rich_help_panel=REFRAME)]
+CropY = Annotated[float | None, typer.Option("--crop-y", min=0.0, max=1.0, help="Crop window position, "
+                                             "0 top to 1 bottom (default 0.5).", rich_help_panel=REFRAME)]
+
+# --- generated sound (ltx2 branch)
+Sound = Annotated[str | None, typer.Option("--sound", metavar="TEXT|auto",
+                                           help='Generate a sound bed: a description, or "auto" for the prompt.',
+                                           rich_help_panel=POST)]
+SoundModel = Annotated[str | None, typer.Option("--sound-model", metavar="DIR|ID",
+                                                help="Text-to-audio model (default stabilityai/stable-audio-open-1.0).",
+                                                rich_help_panel=POST)]
+SoundSteps = Annotated[int | None, typer.Option("--sound-steps", min=1, max=500,
+                                                help="Denoising steps for --sound (default: the model's).",
+                                                rich_help_panel=POST)]
+# --- end generated sound
 
 # --- issue 12: latent upscaling, extend, restyle
 Upsampler = Annotated[str | None, typer.Option("--upsampler", metavar="PATH|ID",

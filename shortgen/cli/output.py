@@ -132,3 +132,10 @@ class CliProgress(Progress):
 
     def warn(self, message: str) -> None:
         self.output.warn(message)
+
+    def fail(self, key: str, message: str) -> None:
+        """One warning line that says the task failed (never "done"); its bar, if any, stops where it was."""
+        description, started = self._started.pop(key, (key, time.perf_counter()))
+        if self._bars and key in self._tasks:
+            self._bars.update(self._tasks.pop(key), description=f"{description}: failed")
+        self.output.warn(f"{description}: failed after {time.perf_counter() - started:.1f} s: {message}")

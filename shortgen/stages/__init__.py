@@ -31,6 +31,7 @@ STAGES: dict[str, str] = {
     "upscale": "shortgen.stages.upscale:UpscaleStage",
     "captions": "shortgen.stages.captions:CaptionStage",
     "loop": "shortgen.stages.loop:LoopStage",
+    "reframe": "shortgen.stages.reframe:ReframeStage",  # fit: crop / pad / blur / track (issue 11)
 }
 
 

@@ -33,7 +33,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from shortgen.errors import MediaError, UsageError
-from shortgen.frames import AudioSpec, Clip
+from shortgen.frames import AudioBuffer, AudioMix, AudioSpec, Clip
 from shortgen.seam import SEAMLESS_THRESHOLD, SeamMeter, measured
 
 if TYPE_CHECKING:
@@ -157,10 +157,16 @@ def _recording_seam(frames: Iterable[np.ndarray], facts: dict[str, Any]) -> Iter
     facts["seam_score"] = None if score is None else round(score, 4)
 
 
-def loop_audio(audio: AudioSpec | None, seconds: float | Fraction) -> AudioSpec | None:
-    """The audio of a clip that now starts ``seconds`` later and crossfades its end into that start."""
+def loop_audio(audio: AudioSpec | AudioBuffer | AudioMix | None,
+               seconds: float | Fraction) -> AudioSpec | AudioBuffer | AudioMix | None:
+    """The audio of a clip that now starts ``seconds`` later and crossfades its end into that start. In a mix,
+    the clip's own sound, its music and its generated bed all loop that way (so they run on without a click
+    when the clip replays); a voice-over plays once from the start."""
     if audio is None or seconds <= 0:
         return audio
+    if isinstance(audio, AudioMix):
+        return replace(audio, **{role: loop_audio(track, seconds) for role, track in audio.tracks().items()
+                                 if role != "voice"})
     return replace(audio, start=audio.start + float(seconds), loop_crossfade=float(seconds))
 
 
