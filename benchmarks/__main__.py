@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["startup", "post", "memory", "overhead", "loudness", "reframe"]
+ALL = ["startup", "post", "memory", "overhead", "loudness", "reframe", "upscale"]
 OPTIONAL = ["gpu", "batch_ray"]  # need a GPU / shortgen[ray]; run by name
 
 

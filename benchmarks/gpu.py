@@ -24,6 +24,7 @@ m. a whole 15 s ``make_clip`` (5 chained, conditioned segments, upscale, encode)
    with make's default overlap (the next segment generates while the post path encodes this one), that plus
    ``--decode-ahead`` (segment i decodes on a second stream while i+1 denoises, conditioned on a tail decode),
    and fully serial
+u. the upscalers (``--upscale latent``, ``--upscale model:``): see :mod:`benchmarks.gpu_upscale`
 
 Without CUDA (or with ``--cpu-small``) the same code runs on the CPU with narrow widths and a tiny size, so the
 script stays correct where no GPU is at hand: ``python -m benchmarks gpu`` or ``python -m benchmarks.gpu --cpu-small``.
@@ -595,6 +596,10 @@ def run(size: Size, device_name: str, runs: int, budget_s: float | None, json_pa
                 how += ", --decode-ahead" if decode_ahead else ""
                 make_row(report, clock, backend, size, f"m. make_clip {size.make_seconds:g} s ({configuration}, "
                          f"{how})", Path(tmp), overlap, decode_ahead)
+    if "upscale" not in skip:  # issue 12: --upscale latent and model: rows (benchmarks/gpu_upscale.py)
+        from benchmarks.gpu_upscale import run_rows
+
+        run_rows(report, clock, backend, pipe, size, device, dtype, runs, deadline)
     # --- sound rows (ltx2 branch): LTX-2 picture + sound, and the --sound text-to-audio model
     backend = pipe = None  # free the LTX-Video model for the larger LTX-2 one
     free_cache(device)
@@ -667,7 +672,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--budget-s", type=float, default=None, help="skip options that would run past this")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here, after every row")
     parser.add_argument("--skip", default="", help="comma list: a,attention,cache,tiling,overlap,fp8,compile,make,"
-                        "ltx2,sound")
+                        "upscale,ltx2,sound")
     return parser.parse_args(argv)
 
 

@@ -30,7 +30,7 @@ _EXPORTS = {
     "available_presets": "shortgen.presets",
     "load_backend": "shortgen.backends",
     "LoadOptions": "shortgen.backends",
-    "build_tiny_ltx": "shortgen.backends.tiny",
+    "build_tiny_ltx": "shortgen.backends.ltx.tiny",
     "Clip": "shortgen.frames",
     "Progress": "shortgen.progress",
     "ShortgenError": "shortgen.errors",

@@ -55,15 +55,20 @@ def matching_tables(current: ColourStats, reference: ColourStats) -> np.ndarray:
 
 def match_colours(frames: np.ndarray, reference: ColourStats) -> np.ndarray:
     """``frames`` with each channel's mean and spread matched to ``reference`` (in place when writable)."""
+    return apply_tables(frames, matching_tables(colour_stats(frames), reference))
+
+
+def apply_tables(frames: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """``frames`` through the ``(3, 256)`` lookup tables (in place when writable)."""
     import numpy as np
     from PIL import Image
 
     if not frames.flags.writeable:
         frames = frames.copy()
-    table = matching_tables(colour_stats(frames), reference).reshape(-1).tolist()  # R, G, B tables in a row
+    table = tables.reshape(-1).tolist()  # R, G, B tables in a row, as Image.point takes them
     for index, frame in enumerate(frames):
         frames[index] = np.asarray(Image.fromarray(frame).point(table))
     return frames
 
 
-__all__ = ["ColourStats", "colour_stats", "match_colours", "matching_tables"]
+__all__ = ["ColourStats", "apply_tables", "colour_stats", "match_colours", "matching_tables"]

@@ -22,7 +22,9 @@ CaptionPosition = Literal["top", "middle", "bottom"]
 LoopMode = Literal["none", "crossfade", "pingpong", "seamless"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 DtypeName = Literal["auto", "bfloat16", "float16", "float32"]
-UpscaleMethod = Literal["lanczos", "bicubic", "bilinear", "area"]
+# --- upscale methods (issue 12): a resampler, "latent" (LTX multiscale) or "model:PATH" (a pixel upscaler)
+UPSCALE_PATTERN = r"^(?:lanczos|bicubic|bilinear|area|latent|model:.*\S.*)$"
+UpscaleMethod = Annotated[str, Meta(pattern=UPSCALE_PATTERN)]
 SubtitleMode = Literal["burn", "soft", "both"]
 FitMode = Literal["crop", "pad", "blur", "track"]  # reframe (issue 11)
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"]
@@ -43,6 +45,7 @@ Opacity = Annotated[float, Meta(ge=0, le=1)]
 SegmentFrames = Annotated[int, Meta(ge=9)]
 NonNegative = Annotated[int, Meta(ge=0)]
 Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+Fraction01 = Annotated[float, Meta(gt=0, le=1)]  # (0, 1]
 # Generation size bounds (README "Limits"): sides are multiples of 32 (the model's rule) up to 2048, and at most
 # 1920x1088 pixels (1080p rounded up to the grid), 4x the default 544x960: the transformer's tokens and the VAE
 # decoder's activations grow with pixels x frames, and the platforms show 1080x1920 at most anyway.
@@ -304,6 +307,8 @@ def readable_message(message: str, value: Any) -> str:
     """msgspec's wording, for people: ``Expected `int` >= 1`` → ``expected int >= 1 (got 0)``."""
     if HEX_COLOR in message:
         return f"{value!r} is not a colour; use #RRGGBB or #RRGGBBAA"
+    if "latent|model:" in message:  # UPSCALE_PATTERN, as msgspec quotes it
+        return f"{value!r} is not an upscaler; use lanczos, bicubic, bilinear, area, latent or model:PATH"
     message = message.replace("`", "").replace(" | null", "")
     if message.startswith("Expected"):
         message = "expected" + message.removeprefix("Expected")
@@ -470,6 +475,12 @@ class MakeOptions(Strict):
     pad_color: Colour | None = None
     crop_x: UnitInterval | None = None
     crop_y: UnitInterval | None = None
+    # --- issue 12: latent upscaling (multiscale), extend, restyle
+    upsampler: str | None = None  # --upscale latent: Hub id, diffusers folder or .safetensors of the upsampler
+    refine_strength: Fraction01 | None = None  # pass 2's denoise_strength (default 0.999, the LTX recipe)
+    extend: str | None = None  # make: the clip to continue
+    restyle: str | None = None  # edit: the prompt to re-render the clip with
+    strength: Fraction01 | None = None  # edit --restyle: how far from the input (default 0.6)
     # output
     output: str | None = None
     # ---- publish block: platform check and Content Credentials (shortgen.publish) ----

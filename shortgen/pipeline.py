@@ -16,7 +16,9 @@ from shortgen.backends.base import FrameCondition
 from shortgen.chain import GenerationSettings, SegmentPlan, plan_segments, segment_requests, split_prompts
 from shortgen.config import MakeOptions, Preset, checked_options
 from shortgen.errors import MediaError, UsageError
+from shortgen.extend import ExtendPlan, plan_extend
 from shortgen.frames import AudioMix, AudioSpec, Clip, as_fraction
+from shortgen.multiscale import Multiscale, plan_multiscale
 from shortgen.outputs import check_clip_outputs, writes_srt
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
@@ -71,9 +73,16 @@ class MakePlan:
     seed: int
     segments: SegmentPlan
     output: Path
+    multiscale: Multiscale | None = None  # --upscale latent (issue 12): the segments run at pass 2's size
+    extend: ExtendPlan | None = None  # make --extend CLIP (issue 12)
 
     def to_dict(self) -> dict[str, Any]:
         gen = self.preset.generation
+        extra: dict[str, Any] = {}
+        if self.multiscale is not None:
+            extra["multiscale"] = self.multiscale.to_dict()
+        if self.extend is not None:
+            extra["extend"] = self.extend.to_dict()
         return {
             "output": str(self.output),
             "prompts": self.prompts,
@@ -93,6 +102,7 @@ class MakePlan:
             "segments": self.segments.to_dict()["segments"],
             "generated_frames": self.segments.generated_frames,
             "sound": sound_plan(self.options, self.prompts),
+            **extra,
         }
 
 
@@ -138,14 +148,27 @@ def plan_make(options: MakeOptions, *, extra_frames: int = 0, preset: Preset | N
     gen = preset.generation
     rules = get_backend_info(gen.backend).rules
     frames = round(duration * preset.output.fps)
-    segments = plan_segments(frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
-                             overlap=gen.overlap_frames, prompts=prompts, width=gen.width,
-                             height=gen.height, fps=preset.output.fps)
+    multiscale = _plan_multiscale(options, preset)
+    width, height = (multiscale.full_width, multiscale.full_height) if multiscale else (gen.width, gen.height)
+    extend = plan_extend(options, preset, frames) if options.extend else None
+    new_frames = frames - extend.kept_frames if extend else frames
+    segments = plan_segments(new_frames + extra_frames, rules=rules, segment_frames=gen.segment_frames,
+                             overlap=gen.overlap_frames, prompts=prompts, width=width,
+                             height=height, fps=preset.output.fps)
     check_model_folder(gen.backend, gen.model)
     check_sound_options(options, prompts, gen.backend)
     output = Path(options.output) if options.output else default_output(prompts)
     seed = options.seed if options.seed is not None else DEFAULT_SEED
-    return MakePlan(options, preset, prompts, duration, seed, segments, output)
+    return MakePlan(options, preset, prompts, duration, seed, segments, output, multiscale, extend)
+
+
+def _plan_multiscale(options: MakeOptions, preset: Preset) -> Multiscale | None:
+    gen = preset.generation
+    if options.upscale != "latent":
+        if options.upsampler or options.refine_strength is not None:
+            raise UsageError("--upsampler and --refine-strength only act with --upscale latent")
+        return None
+    return plan_multiscale(gen.backend, gen.width, gen.height, options.refine_strength)
 
 
 def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[dict[str, Any]]:
@@ -156,12 +179,31 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
                       "threshold": preset.loop.seam_threshold, "frames": frames})
     # reframe (issue 11): the upscale stage for the plain centre crop, the reframe stage for other fits
-    specs.append(resize_spec(preset.reframe, preset.output.width, preset.output.height, options.upscale or "lanczos"))
+    specs.append(_upscale_spec(preset, options, generated=frames is not None))
     if options.caption is not None or options.captions:
         specs.append({"key": "captions", "text": options.caption, "file": options.captions,
                       "spec": preset.captions, "safe_zone": preset.safe_zone,
                       "subtitles": options.subtitles or "burn"})
     return specs
+
+
+def _upscale_spec(preset: Preset, options: MakeOptions, generated: bool) -> dict[str, Any]:
+    """The upscale stage's dict (issue 12: ``latent`` needs a generation, ``model:`` runs where the model does)."""
+
+    method = options.upscale or "lanczos"
+    if method == "latent" and not generated:
+        raise UsageError("--upscale latent upscales the model's latents while generating; an existing video "
+                         "has none", "use --upscale model:PATH (a Real-ESRGAN-family file) or lanczos")
+    spec = resize_spec(preset.reframe, preset.output.width, preset.output.height, method)
+    if spec["key"] == "reframe":  # another fit than the centre crop: the reframe stage resamples
+        if method.startswith("model:"):
+            raise UsageError("--upscale model:PATH works with the centred crop fit only",
+                             "use --fit crop without --crop-x/--crop-y, or a resampler")
+        if method == "latent":
+            spec["method"] = "lanczos"  # the frames were generated at twice the size already
+    elif method.startswith("model:"):
+        spec["device"] = preset.generation.device
+    return spec
 
 
 def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[Stage]:
@@ -170,7 +212,9 @@ def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None =
 
 def load_generator(preset: Preset, options: MakeOptions, progress: Progress) -> GeneratorBackend:
     gen = preset.generation
-    extra = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
+    extra: dict[str, Any] = {"attention_backend": gen.attention_backend} if gen.attention_backend else {}
+    if options.upscale == "latent":  # issue 12: load the latent upsampler too ("auto": find it)
+        extra["latent_upsampler"] = options.upsampler or "auto"
     load = LoadOptions(model=gen.model, device=gen.device, dtype=gen.dtype, low_memory=gen.low_memory,
                        revision=options.revision, compile=gen.compile, fp8=gen.fp8, vae_tiling=gen.vae_tiling,
                        extra=extra)
@@ -225,11 +269,18 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
     plan = plan_for_stages(options, stages, preset)
     check_outputs(plan.output, options, overwrite, write_sidecar)
     publish = make_publish(options, plan)
-    gen = preset.generation
+    width, height = plan.segments.width, plan.segments.height  # pass 2's size with --upscale latent
     first: list[FrameCondition] = []
     if options.image:
-        image = load_image(Path(options.image), gen.width, gen.height, fit=preset.reframe)
+        image = load_image(Path(options.image), width, height, fit=preset.reframe)
         first.append(FrameCondition(frames=image[None], frame_index=0, strength=1.0))
+    extend_tail = None
+    if plan.extend is not None:  # issue 12: the first segment continues from CLIP's last frames
+        from shortgen.extend import opening_condition
+
+        extend_tail, condition = opening_condition(plan.extend, preset.output.fps, width, height, image=bool(first),
+                                                   loop_mode=preset.loop.mode)
+        first.append(condition)
     audio = _audio_spec(options, preset)
     timings = Timings()
     # --- generated sound (ltx2 branch): made before the video model loads, so the two never share memory
@@ -242,6 +293,10 @@ def make_clip(options: MakeOptions, *, overwrite: bool = False, progress: Progre
         _encode_prompts_and_free_text_encoder(backend, plan)
         timings.add("load", time.perf_counter() - started)
     clip = _generated_clip(plan, backend, first, progress, timings, audio, overlap, sound)
+    if plan.extend is not None and extend_tail is not None:
+        from shortgen.extend import extended_clip
+
+        clip = extended_clip(clip, plan.extend, preset.output.fps, extend_tail)
     return _finish(clip, stages, plan.output, preset, overwrite, progress, timings, write_sidecar,
                    write_meta, encode_clip, seed=plan.seed, plan=plan, backend=backend, publish=publish)
 
@@ -283,6 +338,10 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     settings = GenerationSettings(negative_prompt=gen.negative_prompt, steps=gen.steps,
                                   guidance_scale=gen.guidance_scale, seed=plan.seed)
     requests = segment_requests(plan.segments, settings)
+    if plan.multiscale is not None:  # issue 12: each call runs both passes (see shortgen.multiscale)
+        from dataclasses import replace
+
+        requests = [replace(r, extra={**r.extra, "multiscale": plan.multiscale.to_dict()}) for r in requests]
     count = len(plan.segments.segments)
     from shortgen.soundgen.clip import backend_sound, finishing  # (ltx2 branch)
 
@@ -322,14 +381,16 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
-    return Clip(gen.width, gen.height, fps, plan.segments.total_frames,
+    return Clip(plan.segments.width, plan.segments.height, fps, plan.segments.total_frames,
                 timings.timed("generate", frames), audio=audio, info={"sound": sound} if sound else {})
 
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:
     """A segment's bar: one tick per denoising step, and a last one for the VAE decode that follows them."""
+    from shortgen.multiscale import refine_steps
+
     key = f"segment{request.index}"
-    progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + 1)
+    progress.start(key, f"Segment {request.index + 1}/{count}", request.steps + refine_steps(request.extra) + 1)
     return key
 
 
@@ -385,9 +446,11 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     from shortgen.metadata import write_sidecar as write_meta
     from shortgen.publish.conform import conform_source
     from shortgen.publish.finish import edit_publish
+    from shortgen.restyle import restyle_prompt
 
     progress = progress or Progress()
     preset = resolve_preset(options)
+    prompt = restyle_prompt(options)
     stages = build_post_stages(preset, options)
     check_outputs(output, options, overwrite, write_sidecar)
     if output.resolve() == source.resolve():
@@ -397,8 +460,25 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     audio = _audio_spec(options, preset, clip.audio if isinstance(clip.audio, AudioSpec) else None)
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
+    backend, seed = None, None
+    if prompt is not None:  # issue 12: --restyle re-renders the frames through the generator first
+        seed = options.seed if options.seed is not None else DEFAULT_SEED
+        clip, backend = _restyled(clip, options, preset, prompt, seed, progress, timings)
     return _finish(clip, stages, output, preset, overwrite, progress, timings, write_sidecar, write_meta,
-                   encode_clip, seed=None, plan=None, backend=None, source=source, publish=publish)
+                   encode_clip, seed=seed, plan=None, backend=backend, source=source, publish=publish)
+
+
+def _restyled(clip: Clip, options: MakeOptions, preset: Preset, prompt: str, seed: int, progress: Progress,
+              timings: Timings) -> tuple[Clip, GeneratorBackend]:
+    from shortgen.restyle import plan_restyle, restyled_frames
+
+    plan = plan_restyle(clip, preset, prompt)
+    started = time.perf_counter()
+    backend = load_generator(preset, options, progress)
+    timings.add("load", time.perf_counter() - started)
+    frames = restyled_frames(clip, plan, backend, options, preset, seed)
+    return Clip(plan.width, plan.height, clip.fps, clip.num_frames, timings.timed("generate", frames),
+                audio=clip.audio, info=clip.info), backend
 
 
 PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

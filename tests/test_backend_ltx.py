@@ -51,7 +51,12 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_tiny_build_is_deterministic_and_rebuilds_over_itself(tiny_model_dir: Path, tmp_path: Path) -> None:
     again = build_tiny_ltx(tmp_path / "again", seed=0)
     weights = [name for name in _files(tiny_model_dir) if name.endswith(".safetensors")]
-    assert len(weights) == 3  # transformer, vae, text encoder
+    # transformer, vae, text encoder; the latent upsampler's pipeline (its network and a VAE copy) and the tiny
+    # pixel upscaler (issue 12)
+    assert sorted(weights) == ["latent_upsampler/latent_upsampler/diffusion_pytorch_model.safetensors",
+                               "latent_upsampler/vae/diffusion_pytorch_model.safetensors",
+                               "text_encoder/model.safetensors", "transformer/diffusion_pytorch_model.safetensors",
+                               "upscaler-x2.safetensors", "vae/diffusion_pytorch_model.safetensors"]
     assert _files(again) == _files(tiny_model_dir)
     build_tiny_ltx(again, seed=0)  # a tiny model folder may be rebuilt without overwrite
     assert _files(again) == _files(tiny_model_dir)

@@ -35,6 +35,7 @@ class BackendInfo:
     loader: str  # "module:function" returning a GeneratorBackend
     # diffusers pipeline classes (model_index.json "_class_name") whose folders this backend loads
     pipeline_classes: frozenset[str] = frozenset()
+    latent_upscale: bool = False  # accepts SegmentRequest.extra["multiscale"] (``--upscale latent``)
 
 
 _REGISTRY: dict[str, BackendInfo] = {}
@@ -73,6 +74,7 @@ register_backend(BackendInfo(
     default_model="Lightricks/LTX-Video-0.9.8-13B-distilled",
     loader="shortgen.backends.ltx:load_ltx",
     pipeline_classes=frozenset({"LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline"}),
+    latent_upscale=True,
 ))
 
 

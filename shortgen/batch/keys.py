@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 JOB_KEY_VERSION = 1
 # Option fields that name input files: resolved against the job file's folder and hashed by content.
 INPUT_FILE_FIELDS = ("image", "captions", "audio", "font", "music", "voice",
-                     "sign_cert", "sign_key")  # publish: the last two
+                     "sign_cert", "sign_key",  # publish
+                     "extend")  # issue 12
 
 
 def job_key(options: MakeOptions, plan: MakePlan) -> str:

@@ -50,8 +50,9 @@ class PlannedJob:
     def model_group(self) -> tuple[Any, ...]:
         """Jobs with equal groups share one loaded model."""
         gen = self.plan.preset.generation
+        upsampler = (self.options.upsampler or "auto") if self.options.upscale == "latent" else None  # issue 12
         return (gen.backend, gen.model, self.options.revision, gen.device, gen.dtype, gen.low_memory, gen.compile,
-                gen.attention_backend, gen.fp8, gen.vae_tiling)
+                gen.attention_backend, gen.fp8, gen.vae_tiling, upsampler)
 
     def to_dict(self) -> dict[str, Any]:
         plan = self.plan.to_dict()

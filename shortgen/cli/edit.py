@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 def edit(
     source: Annotated[Path, typer.Argument(help="Input video.", show_default=False)],
     preset: o.Preset = None, fps: o.Fps = None,
+    # issue 12: --restyle re-renders the clip with the model
+    restyle: o.Restyle = None, strength: o.Strength = None, model: o.Model = None, revision: o.Revision = None,
+    backend: o.Backend = None, seed: o.Seed = None, steps: o.Steps = None, guidance: o.Guidance = None,
+    negative_prompt: o.NegativePrompt = None, gen_size: o.GenSize = None, segment_frames: o.SegmentFrames = None,
+    overlap_frames: o.OverlapFrames = None, device: o.Device = None, dtype: o.Dtype = None,
+    low_memory: o.LowMemory = None,
     upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
     caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
     caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,
@@ -36,7 +42,8 @@ def edit(
     trim: o.Trim = None, duration: o.EditDuration = None, strict: o.Strict = None, sign: o.Sign = None,
     sign_cert: o.SignCert = None, sign_key: o.SignKey = None, tsa: o.Tsa = None,
 ) -> None:
-    """Apply the post stages (upscale to the preset, loop, captions, sound, encode) to a clip."""
+    """Apply the post stages (upscale to the preset, loop, captions, sound, encode) to a clip; with --restyle,
+    re-render it through the model first."""
     flags = dict(locals())
     out = Output(json_mode=json, quiet=quiet)
     if output is None:

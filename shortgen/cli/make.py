@@ -26,6 +26,7 @@ def make(
     dtype: o.Dtype = None, low_memory: o.LowMemory = None, compile_model: o.Compile = None,
     attention_backend: o.AttentionBackend = None, fp8: o.Fp8 = None,
     vae_tiling: o.VaeTiling = None, decode_ahead: o.DecodeAhead = None, image: o.Image = None,
+    upsampler: o.Upsampler = None, refine_strength: o.RefineStrength = None, extend: o.Extend = None,  # issue 12
     upscale: o.Upscale = None, loop: o.Loop = None, loop_overlap: o.LoopOverlap = None,
     caption: o.Caption = None, captions: o.Captions = None, caption_style: o.CaptionStyle = None,
     caption_position: o.CaptionPosition = None, font: o.Font = None, font_size: o.FontSize = None,

@@ -79,8 +79,11 @@ DecodeAhead = Annotated[bool | None, typer.Option("--decode-ahead/--no-decode-ah
                                                   rich_help_panel=GEN)]
 Image = Annotated[Path | None, typer.Option("--image", help="Start the clip from this still.", rich_help_panel=GEN)]
 
-Upscale = Annotated[Literal["lanczos", "bicubic", "bilinear", "area"] | None, typer.Option("--upscale",
-                                             help="Resampler to the output size.", rich_help_panel=POST)]
+Upscale = Annotated[str | None, typer.Option("--upscale", metavar="METHOD",
+                                             help="To the output size: lanczos, bicubic, bilinear, area "
+                                                  "(resample), latent (LTX multiscale: generate at half size, "
+                                                  "refine at full size) or model:PATH (a Real-ESRGAN-family "
+                                                  ".pth/.safetensors).", rich_help_panel=POST)]
 Loop = Annotated[Literal["none", "crossfade", "pingpong", "seamless"] | None, typer.Option("--loop",
                                           help="Make the clip loop (preset default).", rich_help_panel=POST)]
 LoopOverlap = Annotated[float | None, typer.Option("--loop-overlap", min=0.01,
@@ -180,6 +183,23 @@ EditDuration = Annotated[float | None, typer.Option("--duration", "-d", min=0.1,
                                                     help="Keep this many seconds (from --trim's start).",
                                                     rich_help_panel=PUB)]
 # ---- end publish ----
+# --- issue 12: latent upscaling, extend, restyle
+Upsampler = Annotated[str | None, typer.Option("--upsampler", metavar="PATH|ID",
+                                               help="Latent upsampler for --upscale latent: Hub id, diffusers "
+                                                    "folder or .safetensors (default: the model folder's "
+                                                    "latent_upsampler/, or the published one for LTX 0.9.7/0.9.8).",
+                                               rich_help_panel=GEN)]
+RefineStrength = Annotated[float | None, typer.Option("--refine-strength",
+                                                      help="--upscale latent: how much the full-size pass "
+                                                           "re-denoises (0-1, default 0.999).", rich_help_panel=GEN)]
+Extend = Annotated[Path | None, typer.Option("--extend", metavar="CLIP", help="Continue this clip: it comes first, "
+                                             "--duration is the total.", rich_help_panel=GEN, dir_okay=False)]
+Restyle = Annotated[str | None, typer.Option("--restyle", metavar="PROMPT",
+                                             help="Re-render the clip with the model following PROMPT.",
+                                             rich_help_panel=GEN)]
+Strength = Annotated[float | None, typer.Option("--strength", help="--restyle: how far from the input, in (0, 1] "
+                                                "(default 0.6).", rich_help_panel=GEN)]
+
 
 # Command parameters whose names differ from the MakeOptions field they set.
 FIELD_OF_PARAMETER = {"guidance": "guidance_scale", "compile_model": "compile"}

@@ -3,18 +3,13 @@
 The resampler is FFmpeg's swscale through PyAV (Lanczos by default). By default the stage emits yuv420p
 ``av.VideoFrame``s: swscale then resizes and converts to the encoder's BT.709 YUV in one pass (about
 2 ms for 544x960 → 1080x1920 here, against 22 ms for an RGB→RGB resize plus 9 ms for the conversion).
-Stages after it (captions) blend onto YUV planes (see :mod:`shortgen.overlay`). Model-based upscalers
-can register another ``method`` later.
+Stages after it (captions) blend onto YUV planes (see :mod:`shortgen.overlay`). Model upscalers
+(:mod:`.model`) run before this resize and hand it their larger frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-from shortgen.errors import UsageError
-from shortgen.frames import Clip
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,31 +48,3 @@ def resize_frame(frame: np.ndarray, width: int, height: int, method: str = "lanc
                                     interpolation=RESAMPLERS[method]).to_ndarray()
     return reformatter.reformat(video_frame, width=width, height=height, format=pixel_format,
                                 interpolation=RESAMPLERS[method], dst_colorspace=Colorspace.ITU709)
-
-
-@dataclass
-class UpscaleStage:
-    width: int
-    height: int
-    method: str = "lanczos"
-    pixel_format: Literal["yuv420p", "rgb24"] = "yuv420p"
-    key: str = "upscale"
-
-    def __post_init__(self) -> None:
-        if self.method not in RESAMPLERS:
-            raise UsageError(f"unknown upscale method '{self.method}'; available: {', '.join(RESAMPLERS)}")
-
-    def extra_frames(self, num_frames: int, fps: float) -> int:
-        return 0
-
-    def apply(self, clip: Clip) -> Clip:
-        if (clip.width, clip.height) == (self.width, self.height) and self.pixel_format == "rgb24":
-            return clip
-        return clip.with_frames(self._resized(clip.frames), width=self.width, height=self.height)
-
-    def _resized(self, frames: Iterable[np.ndarray]) -> Iterator[Any]:
-        from av.video.reformatter import VideoReformatter
-
-        reformatter = VideoReformatter()
-        for frame in frames:
-            yield resize_frame(frame, self.width, self.height, self.method, self.pixel_format, reformatter)
