@@ -42,7 +42,16 @@ def font_path() -> str:
     return str(default_font_path())
 
 
-def ffmpeg_cmd(raw: Path, out: Path) -> list[str]:
+def shortgen_x264_params() -> str:
+    """What shortgen passes x264 for the tiktok preset: its VBV cap, one thread and no mb-tree (reproducible)."""
+    from shortgen.encode import x264_params
+    from shortgen.presets import load_preset
+
+    return x264_params(load_preset("tiktok").encoder, FPS)
+
+
+def ffmpeg_cmd(raw: Path, out: Path, x264: str | None = None) -> list[str]:
+    """The ffmpeg command line doing the same work; ``x264``: the same x264 settings as shortgen too."""
     import imageio_ffmpeg
 
     crop_w = round(HEIGHT * OUT_W / OUT_H)
@@ -52,7 +61,8 @@ def ffmpeg_cmd(raw: Path, out: Path) -> list[str]:
     return [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", str(raw), "-f", "lavfi", "-i",
             "anullsrc=r=48000:cl=stereo", "-shortest", "-vf", vf, "-c:v", "libx264", "-preset", PRESET,
-            "-crf", str(CRF), "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(out)]
+            "-crf", str(CRF), "-pix_fmt", "yuv420p", *(["-x264-params", x264] if x264 else []),
+            "-c:a", "aac", "-movflags", "+faststart", str(out)]
 
 
 def read_frames(raw: Path) -> Iterator[np.ndarray]:
@@ -100,6 +110,8 @@ def main(runs: int = 3) -> None:
         py = sys.executable
         rows = [
             measure("ffmpeg CLI", ffmpeg_cmd(raw, folder / "ffmpeg.mp4"), runs),
+            measure("ffmpeg CLI, shortgen's x264 settings", ffmpeg_cmd(raw, folder / "ffmpeg-same.mp4",
+                                                                      shortgen_x264_params()), runs),
             measure("shortgen", [py, "-m", "benchmarks.post", "shortgen", str(raw), str(folder / "sg.mp4")], runs),
             measure("moviepy (as documented)", [py, "-m", "benchmarks.post", "moviepy", str(raw),
                                                 str(folder / "mp.mp4")], 1),
