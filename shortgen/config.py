@@ -123,6 +123,9 @@ class EncoderSpec(Strict):
     audio_sample_rate: Literal[44100, 48000] = 48000
     audio_bitrate_kbps: Annotated[int, Meta(ge=32, le=512)] = 128
     max_size_mb: Positive | None = None
+    # Bit-identical output for the same frames: one x264 thread, no mb-tree (README "Reproducible"). false: x264's
+    # frame threads and mb-tree, faster on many cores, but the same clip no longer encodes the same twice.
+    reproducible: bool = True
 
 
 # ---- publish: what the platform accepts (read by shortgen.publish.check; sources in the README) -------------

@@ -55,12 +55,12 @@ def x264_params(spec: EncoderSpec, fps: Fraction) -> str:
         "transfer": "bt709",
         "colormatrix": "bt709",
         "range": "tv",
-        # Reproducible clips: with a VBV cap, x264's frame threads read each other's running size estimates, and
-        # macroblock-tree rate control varies from run to run as well, so the same frames encoded differently
-        # (measured: every packet of a 10 s clip). One thread without mb-tree encodes them identically.
-        "threads": 1,
-        "mbtree": 0,
     }
+    if spec.reproducible:
+        # With a VBV cap, x264's frame threads read each other's running size estimates, and macroblock-tree rate
+        # control varies from run to run as well, so the same frames encoded differently (measured: every packet
+        # of a 10 s clip). One thread without mb-tree encodes them identically.
+        params.update({"threads": 1, "mbtree": 0})
     return ":".join(f"{k}={v}" for k, v in params.items())
 
 

@@ -46,6 +46,16 @@ def test_the_encoder_gives_identical_packets_for_identical_noise_frames(tmp_path
     assert digests[0] == digests[1] == digests[2]
 
 
+def test_reproducible_false_lets_x264_use_its_frame_threads_and_mb_tree() -> None:
+    from shortgen.config import replace
+    from shortgen.encode import x264_params
+
+    encoder = load_preset("tiktok").encoder
+    assert "threads=1" in x264_params(encoder, Fraction(30)) and "mbtree=0" in x264_params(encoder, Fraction(30))
+    fast = x264_params(replace(encoder, reproducible=False), Fraction(30))
+    assert "threads" not in fast and "mbtree" not in fast
+
+
 @pytest.fixture(scope="module")
 def tiny_backend(tiny_model_dir: Path) -> Any:
     return load_backend("ltx", LoadOptions(model=str(tiny_model_dir)))
