@@ -24,7 +24,6 @@ transformer; ``make`` encodes every prompt first (:meth:`LTX2Backend.prepare_pro
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,15 +42,15 @@ from shortgen.backends.base import FrameCondition, LoadOptions, SegmentOutput, S
 from shortgen.backends.ltx import (
     _hub_error,
     _offline,
-    _place,
     _require_cached,
-    _set_attention_backend,
     _step_callback,
     _to_uint8,
-    enable_fp8,
+    apply_load_options,
+    free_device_memory,
     pick_device,
     pick_dtype,
     quiet_hf_libraries,
+    seeded_generator,
 )
 from shortgen.errors import ModelError, UsageError
 from shortgen.progress import Progress
@@ -84,14 +83,7 @@ def load_ltx2(options: LoadOptions, progress: Progress) -> LTX2Backend:
                 local_files_only=local is None and _offline())
         except OSError as err:
             raise _hub_error(err, options.model, options.revision, "the ltx2 backend") from None
-        if options.fp8:
-            enable_fp8(pipe.transformer, dtype, device)
-        _place(pipe, device, options.low_memory, progress)
-        if options.vae_tiling or options.low_memory:
-            pipe.vae.enable_tiling()
-        _set_attention_backend(pipe, options.extra.get("attention_backend"))
-        if options.compile:
-            pipe.transformer.compile()
+        apply_load_options(pipe, options, dtype, device, progress)
     pipe.set_progress_bar_config(disable=True)
     progress.finish("load")
     marker = read_marker(local) if local else None
@@ -255,10 +247,7 @@ class LTX2Backend:
         return entry
 
     def _generator(self, seed: int) -> torch.Generator:
-        device = self._pipe._execution_device
-        return torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
+        return seeded_generator(self._pipe._execution_device, seed)
 
     def _free_memory(self) -> None:
-        gc.collect()
-        if self._device.type == "cuda":
-            torch.cuda.empty_cache()
+        free_device_memory(self._device)

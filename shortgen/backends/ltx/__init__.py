@@ -56,6 +56,8 @@ from shortgen.backends.ltx.generate import (
     _to_ltx_condition,
     _to_uint8,
     check_condition,
+    free_device_memory,
+    seeded_generator,
 )
 from shortgen.backends.ltx.load import (
     _DTYPES,
@@ -71,6 +73,7 @@ from shortgen.backends.ltx.load import (
     _load_pipeline,
     _place,
     _set_attention_backend,
+    apply_load_options,
     enable_fp8,
     load_ltx,
     pick_device,
@@ -138,12 +141,15 @@ __all__ = [
     "_step_callback",
     "_to_ltx_condition",
     "_to_uint8",
+    "apply_load_options",
     "check_condition",
     "enable_fp8",
+    "free_device_memory",
     "load_ltx",
     "pick_device",
     "pick_dtype",
     "quiet_hf_libraries",
     "read_marker",
     "resolve_source",
+    "seeded_generator",
 ]

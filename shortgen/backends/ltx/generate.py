@@ -348,16 +348,24 @@ class LTXBackend:
         return entry
 
     def _generator(self, seed: int) -> torch.Generator:
-        # MPS generators have been unreliable; diffusers draws on the CPU and moves the noise over.
-        device = self._pipe._execution_device
-        return torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
+        return seeded_generator(self._pipe._execution_device, seed)
 
     def _free_memory(self) -> None:
-        gc.collect()
-        if self._device.type == "cuda":
-            torch.cuda.empty_cache()
-        elif self._device.type == "mps":
-            torch.mps.empty_cache()
+        free_device_memory(self._device)
+
+
+def seeded_generator(device: torch.device, seed: int) -> torch.Generator:
+    """The generator a pipeline call draws its noise from. MPS generators have been unreliable; diffusers draws
+    on the CPU and moves the noise over."""
+    return torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
+
+
+def free_device_memory(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()
 
 
 def _to_ltx_condition(cond: FrameCondition) -> LTXVideoCondition:

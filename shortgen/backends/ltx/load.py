@@ -48,14 +48,7 @@ def load_ltx(options: LoadOptions, progress: Progress) -> LTXBackend:
     progress.start("load", "Loading model", None)
     with quiet_hf_libraries():
         pipe, base_model, local_path = _load_pipeline(source, options, dtype)
-        if options.fp8:
-            enable_fp8(pipe.transformer, dtype, device)
-        _place(pipe, device, options.low_memory, progress)
-        if options.vae_tiling or options.low_memory:
-            pipe.vae.enable_tiling()
-        _set_attention_backend(pipe, options.extra.get("attention_backend"))
-        if options.compile:
-            pipe.transformer.compile()
+        apply_load_options(pipe, options, dtype, device, progress)
     pipe.set_progress_bar_config(disable=True)
     progress.finish("load")
     marker = read_marker(Path(local_path)) if local_path and Path(local_path).is_dir() else None
@@ -170,6 +163,20 @@ def _checkpoint_keys(path: Path) -> list[str]:
             return list(handle.keys())
     except (SafetensorError, OSError) as err:
         raise ModelError(f"cannot read {path} as safetensors: {err}", "re-download the checkpoint") from None
+
+
+def apply_load_options(pipe: Any, options: LoadOptions, dtype: torch.dtype, device: torch.device,
+                       progress: Progress) -> None:
+    """fp8 weights, placement (CPU offload with low_memory), VAE tiling, attention backend and torch.compile, in
+    that order, for any LTX-family pipeline (LTX-Video and LTX-2 alike)."""
+    if options.fp8:
+        enable_fp8(pipe.transformer, dtype, device)
+    _place(pipe, device, options.low_memory, progress)
+    if options.vae_tiling or options.low_memory:
+        pipe.vae.enable_tiling()
+    _set_attention_backend(pipe, options.extra.get("attention_backend"))
+    if options.compile:
+        pipe.transformer.compile()
 
 
 def _place(pipe: LTXConditionPipeline, device: torch.device, low_memory: bool, progress: Progress) -> None:
