@@ -20,7 +20,7 @@ from shortgen.audio.feed import AAC_FRAME, AudioFeed
 from shortgen.audio.mix import sound_after_picture
 from shortgen.config import EncoderSpec
 from shortgen.errors import MediaError
-from shortgen.frames import Clip
+from shortgen.frames import Clip, prefetch
 from shortgen.media import quiet_libav
 from shortgen.progress import Progress
 
@@ -152,7 +152,7 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
         track = SubtitleTrack(container, subtitles) if subtitles else None
         reformatter = VideoReformatter()
         count = 0
-        for frame in clip.frames:
+        for frame in prefetch(clip.frames, 4):
             if count == clip.num_frames:
                 break
             _check_frame(frame, clip)

@@ -49,7 +49,8 @@ def refuse_still(path: Path) -> UsageError:
                       f"to start a clip from it, run: shortgen make PROMPT --image {path}")
 
 
-def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps: bool = False) -> Clip:
+def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps: bool = False,
+               yuv: bool = False) -> Clip:
     """A clip that decodes ``path`` frame by frame when iterated, upright, at a constant frame rate; its audio
     passes through.
 
@@ -59,6 +60,9 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps:
     nearest frame for each tick) to ``constant_fps``, or to its average rate rounded to whole frames per second.
     With ``convert_fps`` a constant-rate video is resampled to ``constant_fps`` the same way (frames repeated or
     dropped, duration kept).
+
+    Frames are RGB arrays, or with ``yuv`` the decoder's own frames as yuv420p ``av.VideoFrame``s (their
+    colour matrix tagged), for a first stage that resizes them without a round trip through RGB.
     """
     with _open(path) as container:
         if not container.streams.video:
@@ -86,10 +90,10 @@ def open_video(path: Path, *, constant_fps: Fraction | None = None, convert_fps:
         fps = constant_fps or Fraction(max(1, round(average)))
         count = max(1, round(_span(times) * fps))
         info["variable_frame_rate" if variable else "converted_frame_rate"] = True if variable else float(average)
-        timed = _counting_gaps(_decode_rgb(path, with_times=True), len(times), path, facts)
+        timed = _counting_gaps(_decode(path, yuv, with_times=True), len(times), path, facts)
         return Clip(width, height, fps, count, _at_constant_rate(timed, fps, count), audio=audio, info=info,
                     facts=facts)
-    frames = _filling_gaps(_decode_rgb(path, with_pts=True), expected, path, facts)
+    frames = _filling_gaps(_decode(path, yuv, with_pts=True), expected, path, facts)
     return Clip(width, height, average, len(times), frames, audio=audio, info=info, facts=facts)
 
 
@@ -220,26 +224,41 @@ def quarter_turns(rotation: float) -> int:
     return round(rotation / 90) % 4
 
 
-def _decode_rgb(path: Path, *, with_times: bool = False, with_pts: bool = False) -> Iterator[Any]:
-    """Upright RGB frames in presentation order, damaged ones skipped (with their times in seconds when
-    ``with_times``, their timestamps in the stream's time base when ``with_pts``)."""
-    import numpy as np
+def _decode(path: Path, yuv: bool = False, *, with_times: bool = False, with_pts: bool = False) -> Iterator[Any]:
+    """Upright frames in presentation order, damaged ones skipped (with their times in seconds when
+    ``with_times``, their timestamps in the stream's time base when ``with_pts``): RGB arrays, or yuv420p
+    ``av.VideoFrame``s with ``yuv``."""
     from av.video.reformatter import VideoReformatter
 
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
+        upright = _upright_yuv if yuv else _upright_rgb
         for frame in decoded_frames(container, stream):
-            rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
-            turns = quarter_turns(frame.rotation)
-            upright = np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+            picture = upright(frame, reformatter)
             if with_times:
-                yield float(frame.time or 0.0), upright
+                yield float(frame.time or 0.0), picture
             elif with_pts:
-                yield frame.pts, upright
+                yield frame.pts, picture
             else:
-                yield upright
+                yield picture
+
+
+def _upright_rgb(frame: Any, reformatter: Any) -> np.ndarray:
+    import numpy as np
+
+    rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+    turns = quarter_turns(frame.rotation)
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def _upright_yuv(frame: Any, reformatter: Any) -> Any:
+    from shortgen import yuv
+
+    picture = yuv.as_yuv420p(frame, reformatter)
+    turns = quarter_turns(frame.rotation)
+    return yuv.rotate(picture, turns) if turns else picture
 
 
 def load_image(path: Path, width: int, height: int, fit: ReframeSpec | None = None) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shortgen.yuv import planes as yuv_planes
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -21,17 +23,6 @@ _CR = (0.5, -0.7152 / 1.5748, -0.0722 / 1.5748)
 
 def is_yuv_frame(frame: Any) -> bool:
     return hasattr(frame, "planes")
-
-
-def yuv_planes(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Writable numpy views of a yuv420p ``av.VideoFrame``'s Y, U and V planes (no copies)."""
-    import numpy as np
-
-    views = []
-    for plane in frame.planes:
-        raw = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-        views.append(raw[:, : plane.width])
-    return views[0], views[1], views[2]
 
 
 def to_rgb(frame: Any) -> np.ndarray:

@@ -23,7 +23,7 @@ from shortgen.outputs import check_clip_outputs, writes_srt
 from shortgen.presets import DEFAULT_PRESET, load_preset
 from shortgen.progress import Progress
 from shortgen.soundgen.plan import check_sound_options, sound_plan
-from shortgen.stages import Stage, build_stage, run_stages
+from shortgen.stages import Stage, build_stage, run_stages, takes_yuv
 from shortgen.stages.reframe import resize_spec
 from shortgen.timing import Timings
 
@@ -456,7 +456,8 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     if output.resolve() == source.resolve():
         raise UsageError("the output would replace the input", "write to another -o path")
     publish = edit_publish(options, source, output, progress)
-    clip = conform_source(source, options, preset, progress)
+    # The first stage resizes straight from the decoder's YUV frames when it can (no RGB round trip).
+    clip = conform_source(source, options, preset, progress, yuv=prompt is None and takes_yuv(stages))
     audio = _audio_spec(options, preset, clip.audio if isinstance(clip.audio, AudioSpec) else None)
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)

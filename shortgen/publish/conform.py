@@ -30,11 +30,13 @@ def parse_trim(text: str) -> tuple[float, float | None]:
     return start, end
 
 
-def conform_source(source: Path, options: MakeOptions, preset: Preset, progress: Progress) -> Clip:
+def conform_source(source: Path, options: MakeOptions, preset: Preset, progress: Progress, *,
+                   yuv: bool = False) -> Clip:
+    """``yuv``: frames as the decoder's yuv420p ``av.VideoFrame``s (for a first stage that takes them)."""
     from shortgen.media import open_video
 
     fps = as_fraction(options.fps or preset.output.fps)
-    clip = open_video(source, constant_fps=fps, convert_fps=True)
+    clip = open_video(source, constant_fps=fps, convert_fps=True, yuv=yuv)
     if "converted_frame_rate" in clip.info:
         progress.warn(f"{source.name} is {clip.info['converted_frame_rate']:.4g} fps; converted to {float(fps):g} fps "
                       "(frames repeated or dropped by timestamp)")

@@ -49,6 +49,11 @@ def build_stage(spec: Mapping[str, Any]) -> Stage:
     return factory(**options)
 
 
+def takes_yuv(stages: list[Stage]) -> bool:
+    """Whether the first stage takes the decoder's yuv420p ``av.VideoFrame``s as well as RGB arrays."""
+    return bool(stages) and bool(getattr(stages[0], "takes_yuv", False))
+
+
 def run_stages(clip: Clip, stages: Iterable[Stage]) -> Clip:
     for stage in stages:
         clip = stage.apply(clip)
