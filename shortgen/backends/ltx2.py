@@ -25,7 +25,6 @@ transformer; ``make`` encodes every prompt first (:meth:`LTX2Backend.prepare_pro
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, resolve_defau
 from shortgen.backends import LTX2_RULES, check_model_folder, get_backend_info
 from shortgen.backends.base import FrameCondition, LoadOptions, SegmentOutput, SegmentRequest, StepCallback
 from shortgen.backends.ltx import (
+    PromptEmbeddingCache,
     _hub_error,
     _offline,
     _require_cached,
@@ -58,7 +58,6 @@ from shortgen.tinymodels import read_marker
 
 MAX_SEQUENCE_LENGTH = 256
 LOAD_EXTRA_KEYS = frozenset({"distilled", "attention_backend"})
-EMBEDDING_CACHE_SIZE = 16
 # No guidance at all: what the distilled checkpoints are trained for (one transformer call per step).
 DISTILLED_CALL = {"guidance_scale": 1.0, "stg_scale": 0.0, "modality_scale": 1.0, "guidance_rescale": 0.0,
                   "audio_guidance_scale": 1.0, "audio_stg_scale": 0.0, "audio_modality_scale": 1.0,
@@ -151,7 +150,7 @@ class LTX2Backend:
         # Gemma 3 (LTX-2/2.3) trained with CRF 33 image conditions, Gemma 4 (2.5) with 18; read it while the
         # encoder is still loaded.
         self._image_crf = resolve_default_image_crf(pipe.text_encoder)
-        self._embeddings: OrderedDict[tuple[str, str | None], dict[str, torch.Tensor | None]] = OrderedDict()
+        self._embeddings = PromptEmbeddingCache(pipe)
 
     @property
     def pipeline(self) -> LTX2ConditionPipeline:
@@ -176,13 +175,15 @@ class LTX2Backend:
         self.rules.check_frames(request.num_frames)
         conditions = [self._condition(c, request.num_frames) for c in request.conditions]
         try:
+            embeddings = self._embeddings.get(request.prompt, request.negative_prompt, self._cfg(request),
+                                              MAX_SEQUENCE_LENGTH)
             with torch.inference_mode(), quiet_hf_libraries():
                 output = self._pipe(
                     conditions=conditions or None, height=request.height, width=request.width,
                     num_frames=request.num_frames, frame_rate=request.fps, generator=self._generator(request.seed),
                     output_type="pt", callback_on_step_end=_step_callback(on_step),
                     max_sequence_length=MAX_SEQUENCE_LENGTH,
-                    **self._prompt_embeddings(request.prompt, request.negative_prompt, self._cfg(request)),
+                    **embeddings,
                     **self._schedule(request),
                 )
                 frames = _to_uint8(output.frames[0])
@@ -198,7 +199,7 @@ class LTX2Backend:
         variants = {guidance_scale > 1.0, False} if self._distilled else {guidance_scale > 1.0}
         for prompt in prompts:
             for cfg in variants:
-                self._prompt_embeddings(prompt, negative_prompt, cfg)
+                self._embeddings.get(prompt, negative_prompt, cfg, MAX_SEQUENCE_LENGTH)
 
     def release_text_encoder(self) -> None:
         """Free Gemma; prompts encoded before stay usable, new ones raise :class:`ModelError`."""
@@ -226,25 +227,6 @@ class LTX2Backend:
         index = latent_index(cond, num_frames)
         return LTX2VideoCondition(frames=cond.frames, index=index, strength=cond.strength,
                                   crf=self._image_crf if len(cond.frames) == 1 else None)
-
-    def _prompt_embeddings(self, prompt: str, negative_prompt: str, cfg: bool) -> dict[str, torch.Tensor | None]:
-        key = (prompt, negative_prompt if cfg else None)
-        if key in self._embeddings:
-            self._embeddings.move_to_end(key)
-            return self._embeddings[key]
-        if self._pipe.text_encoder is None:
-            raise ModelError("the text encoder was released before this prompt was encoded",
-                             "call prepare_prompts() with every prompt before release_text_encoder()")
-        with torch.inference_mode(), quiet_hf_libraries():
-            embeds, mask, neg_embeds, neg_mask = self._pipe.encode_prompt(
-                prompt=prompt, negative_prompt=negative_prompt, do_classifier_free_guidance=cfg,
-                max_sequence_length=MAX_SEQUENCE_LENGTH, device=self._pipe._execution_device)
-        entry = {"prompt_embeds": embeds, "prompt_attention_mask": mask,
-                 "negative_prompt_embeds": neg_embeds, "negative_prompt_attention_mask": neg_mask}
-        self._embeddings[key] = entry
-        while len(self._embeddings) > EMBEDDING_CACHE_SIZE:
-            self._embeddings.popitem(last=False)
-        return entry
 
     def _generator(self, seed: int) -> torch.Generator:
         return seeded_generator(self._pipe._execution_device, seed)

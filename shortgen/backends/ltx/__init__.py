@@ -39,7 +39,7 @@ diffusers folder or a ``.safetensors`` file: see :mod:`.upsample`).
 
 Modules: :mod:`.source` (where the weights come from; offline checks and Hub errors other loaders reuse),
 :mod:`.load`, :mod:`.generate` (requests → frames, the denoise / decode split), :mod:`.upsample`,
-:mod:`.restyle`, :mod:`.tiny` (the tiny offline model).
+:mod:`.restyle`, :mod:`.prompts` (the prompt-embedding cache LTX-2 shares), :mod:`.tiny` (the tiny offline model).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from __future__ import annotations
 from shortgen.backends.ltx.generate import (
     CALL_DEFAULTS,
     DISTILLED_TIMESTEPS,
-    EMBEDDING_CACHE_SIZE,
     REQUEST_EXTRA_KEYS,
     TAIL_CONTEXT_LATENT_FRAMES,
     DenoisedLatents,
@@ -79,6 +78,7 @@ from shortgen.backends.ltx.load import (
     pick_device,
     pick_dtype,
 )
+from shortgen.backends.ltx.prompts import EMBEDDING_CACHE_SIZE, PromptEmbeddingCache
 from shortgen.backends.ltx.source import (
     _HUB_ID,
     _HUB_URL,
@@ -119,6 +119,7 @@ __all__ = [
     "DenoisedLatents",
     "LTXBackend",
     "ModelSource",
+    "PromptEmbeddingCache",
     "_base_model_for",
     "_causes",
     "_check_checkpoint_suffix",

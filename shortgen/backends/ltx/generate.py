@@ -1,12 +1,12 @@
 """A loaded LTX-Video pipeline behind the generator protocol: requests in, frames out; the denoise / decode
-split (``--decode-ahead``), prompt-embedding cache and conditions checked before diffusers would trim them.
+split (``--decode-ahead``), prompt embeddings (cached by :mod:`.prompts`) and conditions checked before diffusers
+would trim them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from shortgen.backends.base import (
     ShapeRules,
     StepCallback,
 )
+from shortgen.backends.ltx.prompts import PromptEmbeddingCache
 from shortgen.backends.ltx.restyle import encode_video, restyle_schedule
 from shortgen.backends.ltx.source import ModelSource
 from shortgen.backends.ltx.tiny import quiet_hf_libraries
@@ -43,7 +44,6 @@ CALL_DEFAULTS: dict[str, Any] = {
 }
 # "multiscale": --upscale latent (see .upsample); "video" + "denoise_strength": --restyle (see .restyle)
 REQUEST_EXTRA_KEYS = frozenset({*CALL_DEFAULTS, "timesteps", "multiscale", "video", "denoise_strength"})
-EMBEDDING_CACHE_SIZE = 16
 # Latent frames decoded before a tail and dropped (see LTXBackend.decode_tail).
 TAIL_CONTEXT_LATENT_FRAMES = 1
 
@@ -106,7 +106,7 @@ class LTXBackend:
         self._base_model = base_model
         self._distilled = distilled
         self._random_weights = random_weights
-        self._embeddings: OrderedDict[tuple[str, str | None, int], dict[str, torch.Tensor | None]] = OrderedDict()
+        self._embeddings = PromptEmbeddingCache(pipe)
         self._side_stream: torch.cuda.Stream | None = None
         self.latent_upsampler = latent_upsampler  # for SegmentRequest.extra["multiscale"]
 
@@ -216,7 +216,7 @@ class LTXBackend:
     def _run(self, request: SegmentRequest, call: dict[str, Any], on_step: StepCallback | None, output_type: str,
              generator: torch.Generator, **start: Any) -> tuple[Any, torch.dtype]:
         do_cfg = request.guidance_scale > 1.0
-        embeds = self._prompt_embeddings(request.prompt, request.negative_prompt, do_cfg, call["max_sequence_length"])
+        embeds = self._embeddings.get(request.prompt, request.negative_prompt, do_cfg, call["max_sequence_length"])
         output = self._pipe(
             conditions=[_to_ltx_condition(c) for c in request.conditions] or None,
             height=request.height,
@@ -298,7 +298,7 @@ class LTXBackend:
     def prepare_prompts(self, prompts: Sequence[str], negative_prompt: str, guidance_scale: float) -> None:
         """Encode prompts ahead of time, e.g. before :meth:`release_text_encoder`."""
         for prompt in prompts:
-            self._prompt_embeddings(prompt, negative_prompt, guidance_scale > 1.0, CALL_DEFAULTS["max_sequence_length"])
+            self._embeddings.get(prompt, negative_prompt, guidance_scale > 1.0, CALL_DEFAULTS["max_sequence_length"])
 
     def release_text_encoder(self) -> None:
         """Free the T5 encoder; prompts encoded before stay usable, new ones raise :class:`ModelError`."""
@@ -324,28 +324,6 @@ class LTXBackend:
         else:
             call["num_inference_steps"] = request.steps
         return call
-
-    def _prompt_embeddings(
-        self, prompt: str, negative_prompt: str, do_cfg: bool, max_sequence_length: int
-    ) -> dict[str, torch.Tensor | None]:
-        key = (prompt, negative_prompt if do_cfg else None, int(max_sequence_length))
-        if key in self._embeddings:
-            self._embeddings.move_to_end(key)
-            return self._embeddings[key]
-        if self._pipe.text_encoder is None:
-            raise ModelError("the text encoder was released before this prompt was encoded",
-                             "call prepare_prompts() with every prompt before release_text_encoder()")
-        with torch.inference_mode(), quiet_hf_libraries():
-            embeds, mask, neg_embeds, neg_mask = self._pipe.encode_prompt(
-                prompt=prompt, negative_prompt=negative_prompt, do_classifier_free_guidance=do_cfg,
-                max_sequence_length=int(max_sequence_length), device=self._pipe._execution_device,
-            )
-        entry = {"prompt_embeds": embeds, "prompt_attention_mask": mask,
-                 "negative_prompt_embeds": neg_embeds, "negative_prompt_attention_mask": neg_mask}
-        self._embeddings[key] = entry
-        while len(self._embeddings) > EMBEDDING_CACHE_SIZE:
-            self._embeddings.popitem(last=False)
-        return entry
 
     def _generator(self, seed: int) -> torch.Generator:
         return seeded_generator(self._pipe._execution_device, seed)
