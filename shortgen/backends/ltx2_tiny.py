@@ -11,11 +11,10 @@ picture and sound are noise, but every shape, condition and decode path runs as 
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.tinymodels import check_target, marker, save_atomically
+from shortgen.tinymodels import PROMPT_CHARS, check_target, marker, save_atomically
 
 if TYPE_CHECKING:
     from diffusers import LTX2ConditionPipeline
@@ -61,8 +60,7 @@ def _tokenizer() -> Any:
     prompt tokenizes, one token per character, characters outside the list become ``<unk>``."""
     from transformers import GemmaTokenizer
 
-    chars = "▁" + string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
-    vocab = {token: i for i, token in enumerate((*SPECIAL_TOKENS, *dict.fromkeys(chars)))}
+    vocab = {token: i for i, token in enumerate((*SPECIAL_TOKENS, *dict.fromkeys("▁" + PROMPT_CHARS)))}
     tokenizer = GemmaTokenizer(vocab=vocab, merges=[])
     tokenizer.model_max_length = 128
     return tokenizer

@@ -11,29 +11,36 @@ and decode path behaves like the real model. The same seed gives byte-identical 
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
-import string
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shortgen.errors import UsageError
+from shortgen.tinymodels import (
+    MARKER_FILE,
+    check_target,
+    is_tiny_model,
+    marker,
+    read_marker,
+    save_atomically,
+    t5_tokenizer,
+    t5_vocab,
+)
 
 if TYPE_CHECKING:
     from diffusers import AutoencoderKLLTXVideo, LTXConditionPipeline, LTXVideoTransformer3DModel
-    from transformers import T5EncoderModel, T5Tokenizer
+    from transformers import T5EncoderModel
 
-MARKER_FILE = "shortgen_tiny.json"
+# MARKER_FILE, is_tiny_model and read_marker stay importable from here (and from shortgen.backends.tiny).
+__all__ = ["LATENT_CHANNELS", "LATENT_UPSAMPLER_DIR", "MARKER_FILE", "MARKER_KIND", "TEXT_DIM", "build_tiny_ltx",
+           "is_tiny_model", "quiet_hf_libraries", "read_marker", "tiny_latent_upsampler", "tiny_ltx_pipeline"]
+
 MARKER_KIND = "shortgen-tiny-ltx"
 
 LATENT_CHANNELS = 8
 LATENT_UPSAMPLER_DIR = "latent_upsampler"
 TEXT_DIM = 32
 
-# Common prompt words get one token each; anything else is spelled out letter by letter and characters
-# outside this list become <unk>, so any prompt tokenizes.
+# Common prompt words get one token each; anything else is spelled out letter by letter (see t5_vocab).
 _WORDS_TEXT = (
     "a an the and or of in on at to with from by over under into through slow fast camera shot close up wide "
     "aerial view pan zoom tracking cinematic light lighting sun sunset sunrise night day sky cloud clouds "
@@ -43,6 +50,12 @@ _WORDS_TEXT = (
     "gold bright dark soft warm cold golden hour realistic quality worst best blurry jittery distorted motion "
     "inconsistent detailed portrait vertical background foreground coffee cup table room window fire smoke"
 )
+_WORDS = _WORDS_TEXT.split()
+README = (
+    "Tiny LTX-Video pipeline with RANDOM weights, built by shortgen.backends.tiny.build_tiny_ltx.\n"
+    "It has the real architecture (x32 spatial / x8 temporal VAE, T5 encoder, LTX transformer) but\n"
+    "produces coloured noise. Use it for smoke tests, never for real clips.\n"
+)
 
 
 def build_tiny_ltx(folder: Path, seed: int = 0, overwrite: bool = False) -> Path:
@@ -51,24 +64,10 @@ def build_tiny_ltx(folder: Path, seed: int = 0, overwrite: bool = False) -> Path
     A non-empty ``folder`` that is not a tiny model already is refused unless ``overwrite``.
     """
     folder = Path(folder)
-    _check_target(folder, overwrite)
-    pipe = tiny_ltx_pipeline(seed)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # Build next to the target and swap it in, so a failed build never leaves half a model behind.
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
-    try:
-        with quiet_hf_libraries():
-            pipe.save_pretrained(staging, safe_serialization=True)
-        _write_marker(staging, seed)
-        _write_upscalers(staging, seed)
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return folder
+    check_target(folder, overwrite)
+    note = "Random weights with the LTX-Video 0.9.5+ layout: generates noise. For smoke tests only."
+    return save_atomically(tiny_ltx_pipeline(seed), folder, marker(MARKER_KIND, seed, note, distilled_schedule=True),
+                           README, extra=lambda staging: _write_upscalers(staging, seed))
 
 
 def _write_upscalers(folder: Path, seed: int) -> None:
@@ -95,21 +94,6 @@ def tiny_latent_upsampler(seed: int = 0, in_channels: int = LATENT_CHANNELS) -> 
                                    spatial_upsample=True, temporal_upsample=False).eval()
 
 
-def is_tiny_model(folder: Path) -> bool:
-    return (Path(folder) / MARKER_FILE).is_file()
-
-
-def read_marker(folder: Path) -> dict[str, Any] | None:
-    path = Path(folder) / MARKER_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def tiny_ltx_pipeline(seed: int = 0) -> LTXConditionPipeline:
     """The tiny pipeline in memory (float32, CPU)."""
     from diffusers import LTXConditionPipeline
@@ -118,7 +102,7 @@ def tiny_ltx_pipeline(seed: int = 0) -> LTXConditionPipeline:
         scheduler=_scheduler(),
         vae=_vae(seed),
         text_encoder=_text_encoder(seed),
-        tokenizer=_tokenizer(),
+        tokenizer=t5_tokenizer(_WORDS),
         transformer=_transformer(seed),
     )
 
@@ -143,37 +127,6 @@ def quiet_hf_libraries() -> Iterator[None]:
             dlogging.enable_progress_bar()
         if bars[1]:
             tlogging.enable_progress_bar()
-
-
-def _check_target(folder: Path, overwrite: bool) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder", "choose another path for the tiny model")
-    if overwrite or not folder.exists() or is_tiny_model(folder) or not any(folder.iterdir()):
-        return
-    raise UsageError(
-        f"{folder} is not empty and does not hold a tiny model",
-        "choose an empty folder or pass overwrite=True (--overwrite) to replace its contents",
-    )
-
-
-def _write_marker(folder: Path, seed: int) -> None:
-    import diffusers
-
-    marker = {
-        "kind": MARKER_KIND,
-        "seed": seed,
-        "random_weights": True,
-        "distilled_schedule": True,
-        "note": "Random weights with the LTX-Video 0.9.5+ layout: generates noise. For smoke tests only.",
-        "diffusers": diffusers.__version__,
-    }
-    (folder / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    (folder / "README.txt").write_text(
-        "Tiny LTX-Video pipeline with RANDOM weights, built by shortgen.backends.tiny.build_tiny_ltx.\n"
-        "It has the real architecture (x32 spatial / x8 temporal VAE, T5 encoder, LTX transformer) but\n"
-        "produces coloured noise. Use it for smoke tests, never for real clips.\n",
-        encoding="utf-8",
-    )
 
 
 def _transformer(seed: int) -> LTXVideoTransformer3DModel:
@@ -233,7 +186,7 @@ def _text_encoder(seed: int) -> T5EncoderModel:
 
     torch.manual_seed(seed + 2)
     config = T5Config(
-        vocab_size=len(_vocab()),
+        vocab_size=len(t5_vocab(_WORDS)),
         d_model=TEXT_DIM,
         d_kv=8,
         d_ff=64,
@@ -248,21 +201,6 @@ def _text_encoder(seed: int) -> T5EncoderModel:
         decoder_start_token_id=0,
     )
     return T5EncoderModel(config).eval()
-
-
-def _tokenizer() -> T5Tokenizer:
-    from transformers import T5Tokenizer
-
-    return T5Tokenizer(vocab=_vocab(), extra_ids=0, model_max_length=128)
-
-
-def _vocab() -> list[tuple[str, float]]:
-    """T5 layout: <pad>=0, </s>=1, <unk>=2, then Unigram pieces with log-probability-like scores."""
-    pieces: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-    pieces += [(f"▁{word}", -6.0) for word in dict.fromkeys(_WORDS_TEXT.split())]
-    chars = string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
-    pieces += [(char, -10.0) for char in chars]
-    return pieces
 
 
 def _scheduler() -> Any:
