@@ -211,6 +211,41 @@ def test_edit_of_a_signed_clip_warns_and_signs_again_only_when_asked(signed: tup
     assert report["digital_source_types"] == [] and report["shortgen"] is None  # an edit claims no AI generation
     assert report["ingredients"] == [{"title": "fox.mp4", "relationship": "parentOf", "has_manifest": True}]
     assert mp4_layout(resigned) == (True, False)
+    assert "DigitalSourceType" not in xmp_of(resigned)
+
+
+def xmp_of(path: Path) -> str:
+    """What FFmpeg reads from the file's metadata, XMP included."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    return subprocess.run([ffmpeg, "-hide_banner", "-export_xmp", "1", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def test_a_restyled_edit_is_declared_ai_generated_with_its_source_as_parent(tmp_path: Path, tiny_model_dir: Path,
+                                                                            pki: dict[str, Path]) -> None:
+    source = craft(tmp_path / "street.mp4", seconds=0.5)
+    preset = publish_preset(tmp_path)
+    out = tmp_path / "painted.mp4"
+    restyle = "the same street as a watercolour painting"
+    result = runner.invoke(app, ["edit", str(source), "--restyle", restyle, "--model", str(tiny_model_dir),
+                                 "--seed", "5", "--preset", str(preset), "-o", str(out), "--sign", "--sign-cert",
+                                 str(pki["chain"]), "--sign-key", str(pki["key"])])
+    assert result.exit_code == 0, result.stderr
+    state, manifest = manifest_of(out, pki["root"])
+    assert state == "Trusted"
+    actions = next(a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions"))["data"]["actions"]
+    assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.edited"]
+    assert actions[1]["digitalSourceType"] == TRAINED and "digitalSourceType" not in actions[0]
+    assert [(i["title"], i["relationship"]) for i in manifest["ingredients"]] == [("street.mp4", "parentOf")]
+    facts = next(a for a in manifest["assertions"] if a["label"] == "shortgen.generation")["data"]
+    assert facts["seed"] == 5 and facts["backend"] == "ltx" and facts["model"].endswith("tiny-ltx")
+    assert facts["strength"] == 0.6 and "prompt" not in facts
+    assert facts["prompt_sha256"] == hashlib.sha256(restyle.encode()).hexdigest()
+    assert "Iptc4xmpExt:DigitalSourceType>" + TRAINED in xmp_of(out)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["result"]["credentials"]["digital_source_type"] == TRAINED
+    report = json.loads(runner.invoke(app, ["verify", str(out), "--json"]).stdout)
+    assert report["state"] == "valid" and report["digital_source_types"] == [TRAINED]
 
 
 def test_dry_run_checks_the_signing_material(tmp_path: Path, pki: dict[str, Path]) -> None:
