@@ -63,6 +63,17 @@ def rotate(frame: av.VideoFrame, turns: int) -> av.VideoFrame:
     return _fill(_new_like(frame, turned[0].shape[1], turned[0].shape[0]), turned)
 
 
+UNSPECIFIED, BT709, BT601 = 2, 1, 6  # AVColorSpace values
+
+
+def tag_untagged(frame: av.VideoFrame) -> av.VideoFrame:
+    """Give a frame without a colour-matrix tag the one players assume: BT.709 from 720 lines (or 1280
+    columns) up, BT.601 below (what mpv and browsers do). swscale would take BT.601 for every untagged frame."""
+    if frame.colorspace == UNSPECIFIED:
+        frame.colorspace = BT709 if frame.height >= 720 or frame.width >= 1280 else BT601
+    return frame
+
+
 def as_yuv420p(frame: av.VideoFrame, reformatter: Any) -> av.VideoFrame:
     """A decoded frame in yuv420p (10-bit, 4:2:2, full-range JPEG YUV... converted by swscale, keeping the
     colour matrix; the stage after converts that to BT.709 as it resizes)."""
