@@ -253,8 +253,10 @@ def _decode(path: Path, yuv: bool = False, *, with_times: bool = False, with_pts
 
 def _upright_rgb(frame: Any, reformatter: Any) -> np.ndarray:
     import numpy as np
+    from av.video.reformatter import ColorRange
 
-    rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+    full = frame.color_range == ColorRange.JPEG  # passed on: PyAV would hand swscale an unspecified range
+    rgb = reformatter.reformat(frame, format="rgb24", src_color_range=ColorRange.JPEG if full else None).to_ndarray()
     turns = quarter_turns(frame.rotation)
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 

@@ -75,8 +75,13 @@ def tag_untagged(frame: av.VideoFrame) -> av.VideoFrame:
 
 
 def as_yuv420p(frame: av.VideoFrame, reformatter: Any) -> av.VideoFrame:
-    """A decoded frame in yuv420p (10-bit, 4:2:2, full-range JPEG YUV... converted by swscale, keeping the
-    colour matrix; the stage after converts that to BT.709 as it resizes)."""
-    if frame.format.name == YUV:
+    """A decoded frame as limited-range yuv420p (10-bit, 4:2:2, full-range "JPEG" YUV... converted by swscale,
+    keeping the colour matrix; the stage after converts that to BT.709 as it resizes). The range is passed
+    explicitly: PyAV would otherwise hand swscale an unspecified one, read as limited."""
+    from av.video.reformatter import ColorRange
+
+    full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
+    if frame.format.name == YUV and not full:
         return frame
-    return reformatter.reformat(frame, format=YUV)
+    return reformatter.reformat(frame, format=YUV, src_color_range=ColorRange.JPEG if full else None,
+                                dst_color_range=ColorRange.MPEG)
