@@ -1,11 +1,13 @@
 """Reframe: 16:9 footage (1920x1080, 30 fps) → 1080x1920 with each fit.
 
-1. Per frame, in this process: each fit's frame builder (decoded RGB frame in, yuv420p frame out) against the
-   plain centre crop, median over the same frames.
+1. Per frame, in this process: each fit's frame builder against the plain centre crop, median over the same
+   frames; frames go in as ``edit`` hands them over (the decoder's yuv420p frames; RGB arrays for track, which
+   analyses RGB), yuv420p frames come out.
 2. Whole runs, each in its own process (wall time, peak memory of the tree), over the same H.264 source,
    round-robin (one run of each, then again), so load changes on a shared machine hit every row alike:
    ``shortgen edit --fit blur|pad|crop|track`` beside the ffmpeg command line doing the same work with the
-   same encoder settings (x264 veryfast, CRF 20, VBV 10/20 Mbit, 2 s closed GOP): for blur ``split``,
+   same encoder settings (the tiktok preset's: x264 veryfast, CRF 20, its VBV cap, 2 s closed GOPs, and the
+   reproducible encoder's one thread without mb-tree, passed as the same ``x264-params``): for blur ``split``,
    ``scale``, ``crop``, ``boxblur``, darken, ``overlay``, both as usually written (blur at full size) and
    with shortgen's trick (blur at 1/12 size, then scale up); for pad ``scale`` + ``pad``.
 
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import subprocess
@@ -21,9 +24,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from benchmarks.harness import Measurement, machine, measure_once, print_table
 
@@ -31,9 +34,17 @@ SRC_W, SRC_H, FPS = 1920, 1080, 30
 OUT_W, OUT_H = 1080, 1920
 SECONDS = float(os.environ.get("REFRAME_SECONDS", "5"))
 RUNS = int(os.environ.get("REFRAME_RUNS", "3"))
-ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high", "-pix_fmt", "yuv420p",
-          "-g", str(2 * FPS), "-keyint_min", str(2 * FPS), "-bf", "2", "-maxrate", "10000k", "-bufsize", "20000k",
-          "-movflags", "+faststart"]
+
+
+def encode_args() -> list[str]:
+    """The ffmpeg flags for exactly what shortgen's encoder does with the tiktok preset at CRF 20."""
+    from shortgen.encode import x264_params
+    from shortgen.presets import load_preset
+
+    spec = load_preset("tiktok").encoder
+    return ["-c:v", "libx264", "-preset", spec.preset, "-crf", "20", "-profile:v", spec.profile,
+            "-pix_fmt", spec.pix_fmt, "-x264-params", x264_params(spec, Fraction(FPS)),
+            "-c:a", "aac", "-b:a", f"{spec.audio_bitrate_kbps}k", "-movflags", "+faststart"]
 
 
 def ffmpeg() -> str:
@@ -45,12 +56,17 @@ def ffmpeg() -> str:
 def write_source(path: Path) -> None:
     """FFmpeg's moving test pattern: detail everywhere, motion, like real footage for the encoder."""
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"testsrc2=size={SRC_W}x{SRC_H}:rate={FPS}:duration={SECONDS}", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p", str(path)], check=True)
+                    f"testsrc2=size={SRC_W}x{SRC_H}:rate={FPS}:duration={SECONDS}", "-vf",
+                    "scale=out_color_matrix=bt709:out_range=tv", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-crf", "16", "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-color_primaries", "bt709",
+                    "-color_trc", "bt709", str(path)], check=True)
 
 
 def ffmpeg_cmd(src: Path, out: Path, graph: str) -> list[str]:
-    return [ffmpeg(), "-v", "error", "-y", "-i", str(src), "-filter_complex", graph, *ENCODE, str(out)]
+    """ffmpeg with the filter graph ``graph``, plus a silent AAC track: shortgen always writes one."""
+    silence = ["-f", "lavfi", "-t", str(SECONDS), "-i", "anullsrc=r=48000:cl=stereo"]
+    return [ffmpeg(), "-v", "error", "-y", "-i", str(src), *silence, "-filter_complex", graph, "-map", "1:a",
+            *encode_args(), str(out)]
 
 
 DARKEN = "colorchannelmixer=rr=0.6:gg=0.6:bb=0.6"
@@ -72,16 +88,18 @@ def shortgen_cmd(src: Path, out: Path, *fit: str) -> list[str]:
 # ------------------------------------------------------------------------------------------ per frame
 
 
-def per_frame(frames: list[np.ndarray]) -> list[tuple[str, float]]:
+def per_frame(frames: list[Any]) -> list[tuple[str, float]]:
     """Median milliseconds per frame of each fit's builder."""
-    from fractions import Fraction
-
     from shortgen.frames import Clip
+    from shortgen.overlay import to_rgb
     from shortgen.stages.reframe import ReframeStage
+
+    rgb = [to_rgb(frame) for frame in frames]
 
     def cost(**stage: object) -> float:
         times: list[float] = []
-        clip = Clip(SRC_W, SRC_H, Fraction(FPS), len(frames), iter(frames))
+        given = rgb if stage.get("fit") == "track" else frames
+        clip = Clip(SRC_W, SRC_H, Fraction(FPS), len(given), iter(given))
         stream = iter(ReframeStage(OUT_W, OUT_H, **stage).apply(clip).frames)  # type: ignore[arg-type]
         while True:
             started = time.perf_counter()
@@ -107,16 +125,11 @@ def per_frame(frames: list[np.ndarray]) -> list[tuple[str, float]]:
     return [(name, statistics.median(values)) for name, values in rounds.items()]
 
 
-def source_frames(src: Path, count: int) -> list[np.ndarray]:
-    import av
+def source_frames(src: Path, count: int) -> list[Any]:
+    """The first ``count`` frames as ``edit`` decodes them for crop, pad and blur (yuv420p)."""
+    from shortgen.media import _decode
 
-    with av.open(str(src)) as container:
-        frames = []
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) == count:
-                break
-    return frames
+    return list(itertools.islice(_decode(src, yuv=True), count))
 
 
 def interleaved(commands: dict[str, list[str]], runs: int) -> list[Measurement]:
@@ -170,7 +183,7 @@ def main() -> None:
         write_source(src)
         costs = per_frame(source_frames(src, 60))
         crop = costs[0][1]
-        print(f"\n## Reframe, per frame: {SRC_W}x{SRC_H} RGB → {OUT_W}x{OUT_H} yuv420p (60 frames, 3 rounds)\n"
+        print(f"\n## Reframe, per frame: {SRC_W}x{SRC_H} → {OUT_W}x{OUT_H} yuv420p (60 frames, 3 rounds)\n"
               f"{machine()}\n\n| fit | ms per frame | ratio to crop |\n|---|---|---|")
         for name, ms in costs:
             print(f"| {name} | {ms:.1f} | {ms / crop:.2f} |")

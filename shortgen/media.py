@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
 
 def quiet_libav() -> None:
-    """Keep FFmpeg's own log lines off stderr; failures reach the user as one-line errors instead."""
+    """Keep FFmpeg's own log lines off stderr; failures reach the user as one-line errors instead.
+
+    PyAV's "no log" callback, not a level: any level installs a callback that takes the GIL, and a decoder's
+    frame thread logging while another thread holds the GIL to close that decoder deadlocks (seen when the
+    encoder's prefetch thread closed a source cut short by --duration)."""
     import av.logging
 
-    av.logging.set_level(av.logging.PANIC)
+    av.logging.set_level(None)
 
 
 def _open(path: Path):
@@ -230,13 +234,15 @@ def _decode(path: Path, yuv: bool = False, *, with_times: bool = False, with_pts
     ``av.VideoFrame``s with ``yuv``."""
     from av.video.reformatter import VideoReformatter
 
+    from shortgen.yuv import tag_untagged
+
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         reformatter = VideoReformatter()  # one swscale context for the stream, not one per frame
         upright = _upright_yuv if yuv else _upright_rgb
         for frame in decoded_frames(container, stream):
-            picture = upright(frame, reformatter)
+            picture = upright(tag_untagged(frame), reformatter)
             if with_times:
                 yield float(frame.time or 0.0), picture
             elif with_pts:
@@ -247,8 +253,10 @@ def _decode(path: Path, yuv: bool = False, *, with_times: bool = False, with_pts
 
 def _upright_rgb(frame: Any, reformatter: Any) -> np.ndarray:
     import numpy as np
+    from av.video.reformatter import ColorRange
 
-    rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+    full = frame.color_range == ColorRange.JPEG  # passed on: PyAV would hand swscale an unspecified range
+    rgb = reformatter.reformat(frame, format="rgb24", src_color_range=ColorRange.JPEG if full else None).to_ndarray()
     turns = quarter_turns(frame.rotation)
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 

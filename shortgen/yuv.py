@@ -63,9 +63,25 @@ def rotate(frame: av.VideoFrame, turns: int) -> av.VideoFrame:
     return _fill(_new_like(frame, turned[0].shape[1], turned[0].shape[0]), turned)
 
 
+UNSPECIFIED, BT709, BT601 = 2, 1, 6  # AVColorSpace values
+
+
+def tag_untagged(frame: av.VideoFrame) -> av.VideoFrame:
+    """Give a frame without a colour-matrix tag the one players assume: BT.709 from 720 lines (or 1280
+    columns) up, BT.601 below (what mpv and browsers do). swscale would take BT.601 for every untagged frame."""
+    if frame.colorspace == UNSPECIFIED:
+        frame.colorspace = BT709 if frame.height >= 720 or frame.width >= 1280 else BT601
+    return frame
+
+
 def as_yuv420p(frame: av.VideoFrame, reformatter: Any) -> av.VideoFrame:
-    """A decoded frame in yuv420p (10-bit, 4:2:2, full-range JPEG YUV... converted by swscale, keeping the
-    colour matrix; the stage after converts that to BT.709 as it resizes)."""
-    if frame.format.name == YUV:
+    """A decoded frame as limited-range yuv420p (10-bit, 4:2:2, full-range "JPEG" YUV... converted by swscale,
+    keeping the colour matrix; the stage after converts that to BT.709 as it resizes). The range is passed
+    explicitly: PyAV would otherwise hand swscale an unspecified one, read as limited."""
+    from av.video.reformatter import ColorRange
+
+    full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
+    if frame.format.name == YUV and not full:
         return frame
-    return reformatter.reformat(frame, format=YUV)
+    return reformatter.reformat(frame, format=YUV, src_color_range=ColorRange.JPEG if full else None,
+                                dst_color_range=ColorRange.MPEG)

@@ -30,7 +30,7 @@ from shortgen.chain import (
     stream_segments_ahead,
 )
 from shortgen.cli.app import app
-from shortgen.pipeline import _decode_ahead_model
+from shortgen.pipeline.make import _decode_ahead_model
 from shortgen.progress import RecordingProgress
 from shortgen.timing import Timings
 from tests.helpers import probe, small_preset

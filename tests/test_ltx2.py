@@ -233,11 +233,11 @@ def test_same_seed_same_sound_other_seed_other_sound(ltx2_backend: Any, tmp_path
 
 def test_make_loads_the_folder_encodes_prompts_then_frees_gemma(tiny_ltx2_dir: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import shortgen.pipeline as pipeline
+    import shortgen.pipeline.make as make  # where make_clip looks load_generator up
 
     loaded: list[Any] = []
-    real = pipeline.load_generator
-    monkeypatch.setattr(pipeline, "load_generator", lambda *a: loaded.append(real(*a)) or loaded[-1])
+    real = make.load_generator
+    monkeypatch.setattr(make, "load_generator", lambda *a: loaded.append(real(*a)) or loaded[-1])
     out = tmp_path / "d.mp4"
     result = make_clip(ltx2_options(tmp_path, tiny_ltx2_dir, output=str(out)))
     assert loaded[0].pipeline.text_encoder is None  # released after the prompts were encoded

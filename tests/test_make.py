@@ -120,12 +120,12 @@ def test_interrupted_or_failed_run_leaves_no_file(tiny_model_dir: Path, tiny_bac
 
 
 def test_ctrl_c_exits_130_without_output(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shortgen.pipeline as pipeline
+    import shortgen.pipeline.make as make  # where make_clip looks load_generator up
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "load_generator", interrupted)
+    monkeypatch.setattr(make, "load_generator", interrupted)
     out = tmp_path / "clip.mp4"
     result = CliRunner().invoke(app, ["make", "x", "--model", str(tiny_model_dir), "-o", str(out)])
     assert result.exit_code == 130 and "interrupted" in result.stderr

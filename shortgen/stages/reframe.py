@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from shortgen.errors import UsageError
 from shortgen.frames import Clip
+from shortgen.overlay import is_yuv_frame
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,7 +93,7 @@ def parse_color(text: str) -> tuple[int, int, int]:
 
 # ------------------------------------------------------------------------------------ frame builders
 
-FrameFn = Callable[["np.ndarray"], Any]
+FrameFn = Callable[[Any], Any]  # a source frame (RGB array or yuv420p av.VideoFrame) → a yuv420p frame
 
 
 def _reformat(reformatter: Any, frame: Any, width: int, height: int, interpolation: str, fmt: str = "yuv420p",
@@ -104,19 +105,27 @@ def _reformat(reformatter: Any, frame: Any, width: int, height: int, interpolati
     return reformatter.reformat(frame, width=width, height=height, format=fmt, interpolation=interpolation, **extra)
 
 
-def wrap(rgb: np.ndarray) -> Any:
-    """An RGB array (or a strided window of one) as an ``av.VideoFrame`` without copying it: swscale reads the
-    array in place. ``from_ndarray`` copies the whole frame first, which costs more than the resize for a
-    1920x1080 source (6 MB a frame)."""
+def wrap(frame: Any) -> Any:
+    """A source frame as an ``av.VideoFrame`` without copying it: the decoder's yuv420p frame as it is, or an
+    RGB array (or a strided window of one) that swscale reads in place. ``from_ndarray`` copies the whole frame
+    first, which costs more than the resize for a 1920x1080 source (6 MB a frame)."""
     import av
 
-    return av.VideoFrame.from_numpy_buffer(rgb, format="rgb24")
+    if is_yuv_frame(frame):
+        return frame
+    return av.VideoFrame.from_numpy_buffer(frame, format="rgb24")
 
 
-def window_frame(rgb: np.ndarray, box: Box, width: int, height: int, interpolation: str, reformatter: Any) -> Any:
-    """The source window ``box`` resized to the output in one swscale pass (crop and track)."""
-    window = rgb[box.y:box.y + box.h, box.x:box.x + box.w]
-    return _reformat(reformatter, wrap(window), width, height, interpolation)
+def window_frame(frame: Any, box: Box, width: int, height: int, interpolation: str, reformatter: Any) -> Any:
+    """The source window ``box`` of an RGB array or yuv420p frame resized to the output in one swscale pass
+    (crop and track)."""
+    if is_yuv_frame(frame):
+        from shortgen import yuv
+
+        window = yuv.crop(frame, box.x, box.y, box.w, box.h)
+    else:
+        window = wrap(frame[box.y:box.y + box.h, box.x:box.x + box.w])
+    return _reformat(reformatter, window, width, height, interpolation)
 
 
 def crop_frames(src_w: int, src_h: int, width: int, height: int, interpolation: str, fx: float = 0.5,
@@ -124,7 +133,7 @@ def crop_frames(src_w: int, src_h: int, width: int, height: int, interpolation: 
     from av.video.reformatter import VideoReformatter
 
     box, reformatter = cover_window(src_w, src_h, width, height, fx, fy), VideoReformatter()
-    return lambda rgb: window_frame(rgb, box, width, height, interpolation, reformatter)
+    return lambda frame: window_frame(frame, box, width, height, interpolation, reformatter)
 
 
 def _paste(canvas: Any, picture: Any, box: Box) -> Any:
@@ -158,11 +167,11 @@ def pad_frames(src_w: int, src_h: int, width: int, height: int, interpolation: s
     box, reformatter = contain_box(src_w, src_h, width, height), VideoReformatter()
     template = [plane.copy() for plane in yuv_planes(solid_frame(width, height, color))]
 
-    def build(rgb: np.ndarray) -> Any:
+    def build(frame: Any) -> Any:
         canvas = av.VideoFrame(width, height, "yuv420p")
         for dst, src in zip(yuv_planes(canvas), template, strict=True):
             dst[...] = src
-        picture = _reformat(reformatter, wrap(rgb), box.w, box.h, interpolation)
+        picture = _reformat(reformatter, wrap(frame), box.w, box.h, interpolation)
         return _paste(canvas, picture, box)
 
     return build
@@ -200,8 +209,8 @@ def blur_frames(src_w: int, src_h: int, width: int, height: int, interpolation: 
     inner = cover_window(mid_w, mid_h, small_w, small_h)
     fg_scaler, down, up = VideoReformatter(), VideoReformatter(), VideoReformatter()
 
-    def build(rgb: np.ndarray) -> Any:
-        picture = _reformat(fg_scaler, wrap(rgb), box.w, box.h, interpolation)
+    def build(frame: Any) -> Any:
+        picture = _reformat(fg_scaler, wrap(frame), box.w, box.h, interpolation)
         small = _reformat(down, picture, mid_w, mid_h, "AREA", "rgb24", src_colorspace=Colorspace.ITU709).to_ndarray()
         small = small[inner.y:inner.y + inner.h, inner.x:inner.x + inner.w]
         soft = np.clip(box_blur(small, BLUR_RADIUS) * darken + 0.5, 0, 255).astype(np.uint8)
@@ -245,6 +254,11 @@ class ReframeStage:
             from shortgen.stages.track import require_opencv
 
             require_opencv()
+
+    @property
+    def takes_yuv(self) -> bool:
+        """crop, pad and blur resize the decoder's yuv420p frames directly; track analyses RGB."""
+        return self.fit != "track"
 
     def extra_frames(self, num_frames: int, fps: float) -> int:
         return 0
@@ -297,7 +311,7 @@ class ReframeStage:
         return _mapped(build, clip.frames)
 
 
-def _mapped(build: FrameFn, frames: Iterable[np.ndarray]) -> Iterator[Any]:
+def _mapped(build: FrameFn, frames: Iterable[Any]) -> Iterator[Any]:
     for frame in frames:
         yield build(frame)
 

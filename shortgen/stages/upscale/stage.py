@@ -19,7 +19,6 @@ from shortgen.frames import Clip
 from shortgen.stages.upscale.resample import RESAMPLERS, cover_crop_box, resize_frame
 
 if TYPE_CHECKING:
-    import numpy as np
 
     from shortgen.stages.upscale.model import ModelUpscaler
 
@@ -61,6 +60,11 @@ class UpscaleStage:
             self._upscaler = load_upscaler(Path(value).expanduser(), self.device, self.dtype, tile=self.tile,
                                            batch=self.batch)
 
+    @property
+    def takes_yuv(self) -> bool:
+        """Resamplers resize the decoder's yuv420p frames directly; a model upscaler takes RGB."""
+        return self._upscaler is None
+
     def extra_frames(self, num_frames: int, fps: float) -> int:
         return 0
 
@@ -75,7 +79,7 @@ class UpscaleStage:
             return clip
         return clip.with_frames(self._resized(clip.frames), width=self.width, height=self.height)
 
-    def _resized(self, frames: Iterable[np.ndarray]) -> Iterator[Any]:
+    def _resized(self, frames: Iterable[Any]) -> Iterator[Any]:
         from av.video.reformatter import VideoReformatter
 
         reformatter = VideoReformatter()
