@@ -34,15 +34,15 @@ def edit_clip(source: Path, options: MakeOptions, output: Path, *, overwrite: bo
     check_outputs(output, options, overwrite, write_sidecar)
     if output.resolve() == source.resolve():
         raise UsageError("the output would replace the input", "write to another -o path")
-    publish = edit_publish(options, source, output, progress)
+    seed = None if prompt is None else options.seed if options.seed is not None else DEFAULT_SEED
+    publish = edit_publish(options, preset, seed, source, output, progress)
     # The first stage resizes straight from the decoder's YUV frames when it can (no RGB round trip).
     clip = conform_source(source, options, preset, progress, yuv=prompt is None and takes_yuv(stages))
     audio = audio_mix(options, preset, clip.audio if isinstance(clip.audio, AudioSpec) else None)
     timings = Timings()
     clip = clip.with_frames(timings.timed("decode", clip.frames), audio=audio)
-    backend, seed = None, None
-    if prompt is not None:  # issue 12: --restyle re-renders the frames through the generator first
-        seed = options.seed if options.seed is not None else DEFAULT_SEED
+    backend = None
+    if prompt is not None and seed is not None:  # issue 12: --restyle re-renders the frames through the generator
         clip, backend = _restyled(clip, options, preset, prompt, seed, progress, timings)
     return finish_clip(clip, stages, output, preset, overwrite, progress, timings, write_sidecar, write_meta,
                        encode_clip, seed=seed, plan=None, backend=backend, source=source, publish=publish)
