@@ -142,7 +142,8 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
         specs.append({"key": "loop", "mode": preset.loop.mode, "overlap_seconds": preset.loop.overlap_seconds,
                       "threshold": preset.loop.seam_threshold, "frames": frames})
     # reframe (issue 11): the upscale stage for the plain centre crop, the reframe stage for other fits
-    specs.append(_upscale_spec(preset, options, generated=frames is not None))
+    # (after the sr stage with --upscale model:PATH)
+    specs.extend(_upscale_specs(preset, options, generated=frames is not None))
     if options.caption is not None or options.captions:
         specs.append({"key": "captions", "text": options.caption, "file": options.captions,
                       "spec": preset.captions, "safe_zone": preset.safe_zone,
@@ -150,23 +151,27 @@ def post_stage_specs(preset: Preset, options: MakeOptions, frames: int | None = 
     return specs
 
 
-def _upscale_spec(preset: Preset, options: MakeOptions, generated: bool) -> dict[str, Any]:
-    """The upscale stage's dict (issue 12: ``latent`` needs a generation, ``model:`` runs where the model does)."""
+def _upscale_specs(preset: Preset, options: MakeOptions, generated: bool) -> list[dict[str, Any]]:
+    """The stages that bring frames to the output size (issue 12: ``latent`` needs a generation; ``model:``
+    runs where the model does: in the upscale stage for the centre crop, else in the sr stage before the
+    reframe stage, on the part of the source the output shows)."""
 
     method = options.upscale or "lanczos"
     if method == "latent" and not generated:
         raise UsageError("--upscale latent upscales the model's latents while generating; an existing video "
                          "has none", "use --upscale model:PATH (a Real-ESRGAN-family file) or lanczos")
-    spec = resize_spec(preset.reframe, preset.output.width, preset.output.height, method)
-    if spec["key"] == "reframe":  # another fit than the centre crop: the reframe stage resamples
-        if method.startswith("model:"):
-            raise UsageError("--upscale model:PATH works with the centred crop fit only",
-                             "use --fit crop without --crop-x/--crop-y, or a resampler")
-        if method == "latent":
-            spec["method"] = "lanczos"  # the frames were generated at twice the size already
-    elif method.startswith("model:"):
-        spec["device"] = preset.generation.device
-    return spec
+    width, height = preset.output.width, preset.output.height
+    spec = resize_spec(preset.reframe, width, height, method)
+    if method.startswith("model:"):
+        if spec["key"] == "upscale":
+            return [{**spec, "device": preset.generation.device}]
+        fit = preset.reframe
+        sr = {"key": "sr", "method": method, "width": width, "height": height, "fit": fit.fit,
+              "crop_x": fit.crop_x, "crop_y": fit.crop_y, "device": preset.generation.device}
+        return [sr, {**spec, "method": "lanczos"}]
+    if spec["key"] == "reframe" and method == "latent":
+        spec["method"] = "lanczos"  # the frames were generated at twice the size already
+    return [spec]
 
 
 def build_post_stages(preset: Preset, options: MakeOptions, frames: int | None = None) -> list[Stage]:

@@ -32,6 +32,7 @@ STAGES: dict[str, str] = {
     "captions": "shortgen.stages.captions:CaptionStage",
     "loop": "shortgen.stages.loop:LoopStage",
     "reframe": "shortgen.stages.reframe:ReframeStage",  # fit: crop / pad / blur / track (issue 11)
+    "sr": "shortgen.stages.upscale.sr_stage:SRStage",  # --upscale model:PATH before the reframe stage
 }
 
 

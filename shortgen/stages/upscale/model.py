@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from shortgen.errors import UsageError
+from shortgen.frames import Clip
 from shortgen.stages.upscale.sr_models import SRSpec, load_sr_model
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
@@ -54,7 +55,8 @@ class ModelUpscaler:
             out = self._tiled(x) if self.tile and max(x.shape[2:]) > self.tile else self.model(x)
             out = out[:, :, :height * self.scale, :width * self.scale]
             out = out.float().clamp_(0, 1).mul_(255.0).round_().to(torch.uint8)
-            return out.permute(0, 2, 3, 1).cpu().numpy()
+            # Contiguous RGB rows: swscale (the reframe stage's wrap) reads them in place, without a copy.
+            return out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
     def _pad_to_multiple(self, x: torch.Tensor) -> torch.Tensor:
         """RRDBNet ×2 / ×1 pixel-unshuffle their input, so sides must be multiples of 2 / 4: reflect-pad
@@ -91,6 +93,35 @@ class ModelUpscaler:
                 oy, ox = (y0 - py0) * s, (x0 - px0) * s
                 out[:, :, y0 * s:y1 * s, x0 * s:x1 * s] = part[:, :, oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
         return out
+
+
+def upscale_region(clip: Clip, upscaler: ModelUpscaler, file: str, region: tuple[int, int, int, int],
+                   shown: tuple[int, int], part: str) -> Clip:
+    """The clip's ``region`` (x, y, w, h) of every frame through the model, when the output shows that part
+    enlarged (``shown``: its size there); otherwise the clip as it is, with one warning (a model's larger frames
+    would only be scaled down again: time spent for nothing). Either way ``info["upscaler"]`` records it."""
+    x, y, w, h = region
+    entry = {"file": file, **upscaler.describe(), "source_size": f"{clip.width}x{clip.height}",
+             "region": [x, y, w, h]}
+    if not (w < shown[0] and h < shown[1]):
+        message = (f"--upscale model:{file}: the {part} ({w}x{h}) is already at least as large as the output "
+                   f"shows it ({shown[0]}x{shown[1]}); the model was skipped (its output would only be scaled down)")
+        info = {**clip.info, "upscaler": {**entry, "applied": False},
+                "warnings": [*clip.info.get("warnings", []), message]}
+        return clip.with_frames(clip.frames, info=info)
+    whole = (x, y, w, h) == (0, 0, clip.width, clip.height)
+    frames = (_rgb(frame) if whole else _rgb(frame)[y:y + h, x:x + w] for frame in clip.frames)
+    info = {**clip.info, "upscaler": {**entry, "applied": True}}
+    s = upscaler.scale
+    return clip.with_frames(upscaler.stream(frames), width=w * s, height=h * s, info=info)
+
+
+def _rgb(frame: Any) -> np.ndarray:
+    """Stages that run a model say they take no YUV, so frames arrive as RGB; a Python caller's yuv420p
+    ``av.VideoFrame`` is converted here all the same."""
+    from shortgen.overlay import to_rgb
+
+    return to_rgb(frame)
 
 
 def load_upscaler(path: Path, device: str = "auto", dtype: str = "auto", tile: int | None = None,

@@ -3,8 +3,9 @@
 ``method`` is a resampler name (``lanczos``, ``bicubic``, ``bilinear``, ``area``), ``latent`` (the backend
 already generated at twice the size: only the exact crop / resize to the output is left, with Lanczos), or
 ``model:PATH``: a Real-ESRGAN-family upscaler (:mod:`.sr_models`) runs first on the frames cover-cropped to
-the output's aspect ratio, then Lanczos takes them to the exact output size. The model loads when the stage
-is built, so a bad file fails before any generation starts.
+the output's aspect ratio, then Lanczos takes them to the exact output size (a window already as large as the
+output skips the model, with a warning). The model loads when the stage is built, so a bad file fails before
+any generation starts. Other fits run the model in the ``sr`` stage (:mod:`.sr_stage`) before the reframe stage.
 """
 
 from __future__ import annotations
@@ -70,11 +71,11 @@ class UpscaleStage:
 
     def apply(self, clip: Clip) -> Clip:
         if self._upscaler is not None:
-            x, y, w, h = cover_crop_box(clip.width, clip.height, self.width, self.height)
-            crops = (frame[y:y + h, x:x + w] for frame in clip.frames)
-            info = {**clip.info, "upscaler": {"file": self.method[len(MODEL_PREFIX):], **self._upscaler.describe()}}
-            scale = self._upscaler.scale
-            clip = clip.with_frames(self._upscaler.stream(crops), width=w * scale, height=h * scale, info=info)
+            from shortgen.stages.upscale.model import upscale_region
+
+            window = cover_crop_box(clip.width, clip.height, self.width, self.height)
+            clip = upscale_region(clip, self._upscaler, self.method[len(MODEL_PREFIX):], window,
+                                  (self.width, self.height), "crop window")
         if (clip.width, clip.height) == (self.width, self.height) and self.pixel_format == "rgb24":
             return clip
         return clip.with_frames(self._resized(clip.frames), width=self.width, height=self.height)
