@@ -161,3 +161,18 @@ def test_bad_upscaler_files_are_one_line_errors_for_every_fit(tmp_path: Path, fl
     result, out = edit(tmp_path, source, flags, f"model:{junk}", "junk")
     assert result.exit_code == 1 and "cannot read" in result.output and result.output.count("\n") == 1
     assert not out.exists()
+
+
+def test_make_runs_the_model_before_a_blur_reframe(tmp_path: Path, tiny_model_dir: Path, upscaler: Path,
+                                                   model_inputs: list[np.ndarray]) -> None:
+    """``make`` with a landscape generation size: the model sees the generated frames whole, then blur."""
+    from shortgen.pipeline import make_clip
+
+    out = tmp_path / "made.mp4"
+    options = MakeOptions(prompt="a fox", preset=str(small_preset(tmp_path)), model=str(tiny_model_dir),
+                          duration=1, gen_size="160x96", fit="blur", upscale=f"model:{upscaler}", output=str(out))
+    result = make_clip(options)
+    assert {batch.shape[1:] for batch in model_inputs} == {(96, 160, 3)}
+    assert sum(len(batch) for batch in model_inputs) == result.frames == 10
+    assert result.info["upscaler"]["applied"] is True and result.info["reframe"]["applied"] == "blur"
+    assert (probe(out)["width"], probe(out)["height"]) == (180, 320)
