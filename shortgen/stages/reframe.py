@@ -257,8 +257,8 @@ class ReframeStage:
 
     @property
     def takes_yuv(self) -> bool:
-        """crop, pad and blur resize the decoder's yuv420p frames directly; track analyses RGB."""
-        return self.fit != "track"
+        """Every fit resizes the decoder's yuv420p frames directly (track analyses a small RGB copy of them)."""
+        return True
 
     def extra_frames(self, num_frames: int, fps: float) -> int:
         return 0

@@ -38,6 +38,7 @@ ANALYSIS_HEIGHT = 180
 CUT_DISTANCE = 0.5  # total-variation distance of 32-bin grey histograms that counts as a cut
 MOTION_LEVEL = 24  # grey levels of change that count as motion
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
+ANALYSIS_SOURCE_HEIGHT = 360  # the decoder's frames are analysed from an RGB copy this high (2x the analysis)
 
 
 def require_opencv() -> Any:
@@ -267,6 +268,25 @@ def keyframes(path: list[float], cuts: list[int], tolerance: float = 1.0) -> lis
 # -------------------------------------------------------------------------------------------- frames
 
 
+class AnalysisImage:
+    """What the analyser looks at: an RGB frame as it is; from the decoder's yuv420p frame, an RGB copy
+    :data:`ANALYSIS_SOURCE_HEIGHT` high made by swscale (area-averaged), so full-size RGB is never made."""
+
+    def __init__(self) -> None:
+        from av.video.reformatter import VideoReformatter
+
+        self.reformatter = VideoReformatter()
+
+    def __call__(self, frame: Any) -> np.ndarray:
+        from shortgen.overlay import is_yuv_frame
+
+        if not is_yuv_frame(frame) or frame.height <= ANALYSIS_SOURCE_HEIGHT:
+            return frame if not is_yuv_frame(frame) else frame.to_ndarray(format="rgb24")
+        width = max(2, round(frame.width * ANALYSIS_SOURCE_HEIGHT / frame.height))
+        return self.reformatter.reformat(frame, width=width, height=ANALYSIS_SOURCE_HEIGHT, format="rgb24",
+                                         interpolation="AREA").to_ndarray()
+
+
 def track_frames(clip: Clip, width: int, height: int, interpolation: str, settings: TrackSettings,
                  path: list[float] | None = None) -> Iterator[Any]:
     """The clip's frames through a moving crop window, resized to ``width``x``height`` (yuv420p). The path
@@ -280,7 +300,7 @@ def track_frames(clip: Clip, width: int, height: int, interpolation: str, settin
     source, window = (clip.width, base.w) if horizontal else (clip.height, base.h)
     camera = CameraPath(float(source - window), float(window), float(source), settings)
     analyzer = Analyzer(horizontal, settings)
-    reformatter = VideoReformatter()
+    reformatter, analysis = VideoReformatter(), AnalysisImage()
     ahead: deque[list[Any]] = deque()  # [frame, centre (source px) or None, cut]
     offsets: list[float] = [] if path is None else path
     cuts: list[int] = []
@@ -304,7 +324,7 @@ def track_frames(clip: Clip, width: int, height: int, interpolation: str, settin
         return window_frame(frame, box, width, height, interpolation, reformatter)
 
     for frame in clip.frames:
-        found, cut = analyzer.analyse(frame)
+        found, cut = analyzer.analyse(analysis(frame))
         if cut:
             last_centre = None
         if found is not None:
