@@ -8,7 +8,7 @@ cut) one detector gives the subject's centre, the first that finds something win
    (:data:`PEOPLE_HEIGHT`) with a border above and below, every third detection; what it found holds until
    the next people pass;
 3. motion: where the frame changed since the last analysed frame (frame differencing);
-4. saliency: the spectral-residual saliency map (Hou & Zhang 2007), numpy only.
+4. saliency: frequency-tuned saliency (Achanta et al. 2009): the colours most distinct from the frame's mean.
 
 Scene cuts: the grey histograms of consecutive frames differ by more than :data:`CUT_DISTANCE` (total
 variation). The path then jumps once, to where the new shot's subject is.
@@ -44,7 +44,7 @@ FACE_CASCADE = "haarcascade_frontalface_default.xml"
 # At 270 px (1.5x) it finds them from a third of the frame height; the replicated border (1/8 of the height above
 # and below) lets the window reach past the frame's edges, for people up to ~9/10 of it (measured on drawn
 # walkers 60-160 px high in a 180 px frame: >= 18 of 20 frames found at every height; without the border
-# those over ~3/4 of the frame were missed).
+# those over ~0.7 of the frame were missed).
 PEOPLE_HEIGHT = 270
 PEOPLE_BORDER = 0.125
 
