@@ -140,7 +140,7 @@ class LoopStage:
         overlap = min(tail, overlap_frame_count(self.overlap_seconds, clip.fps), self.frames // 2)
         frames = seamless_loop(clip.frames, self.frames, overlap, self.threshold, clip.width, clip.height,
                                info["loop"])
-        audio = loop_audio(clip.audio, overlap / clip.fps) if overlap else clip.audio
+        audio = seamless_audio(clip.audio, self.frames, clip.fps, overlap / clip.fps, clip.facts)
         return clip.with_frames(frames, num_frames=self.frames, audio=audio, info=info)
 
 
@@ -168,6 +168,50 @@ def loop_audio(audio: AudioSpec | AudioBuffer | AudioMix | None,
         return replace(audio, **{role: loop_audio(track, seconds) for role, track in audio.tracks().items()
                                  if role != "voice"})
     return replace(audio, start=audio.start + float(seconds), loop_crossfade=float(seconds))
+
+
+def seamless_audio(audio: AudioSpec | AudioBuffer | AudioMix | None, frames: int, fps: Fraction,
+                   seconds: float | Fraction, facts: dict[str, Any]) -> AudioSpec | AudioBuffer | AudioMix | None:
+    """The sound of a seamless loop of ``frames`` frames. The clip's own generated sound (an :class:`AudioBuffer`
+    as the source: a backend's, made with the frames, so it runs on under the regenerated opening after the
+    clip's end) keeps its timing and closes the loop ahead: its first ``seconds`` are the sound that follows the
+    clip's last frame, faded into its own opening (:func:`shortgen.audio.mix.close_loop_ahead`), so replaying
+    runs on without a click and the picture stays in sync. How well it closes lands in ``facts["sound_seam"]``.
+    Other tracks (music, a ``--sound`` bed, an ``--audio`` file) loop as :func:`loop_audio` loops them."""
+    if audio is None or seconds <= 0:
+        return audio
+    if isinstance(audio, AudioBuffer):
+        return _closed_ahead(audio, frames, fps, seconds, facts)
+    if isinstance(audio, AudioMix):
+        looped = {role: loop_audio(track, seconds) for role, track in audio.tracks().items() if role != "voice"}
+        if isinstance(audio.source, AudioBuffer):
+            looped["source"] = _closed_ahead(audio.source, frames, fps, seconds, facts)
+        return replace(audio, **looped)
+    return loop_audio(audio, seconds)
+
+
+def _closed_ahead(track: AudioBuffer, frames: int, fps: Fraction, seconds: float | Fraction,
+                  facts: dict[str, Any]) -> AudioBuffer:
+    """``track`` whose samples, when the mixer takes them, have the clip's opening crossfaded from what follows
+    its end (the clip: ``frames`` frames from ``track.start``)."""
+    raw = track.samples
+
+    def samples() -> np.ndarray:
+        import numpy as np
+
+        from shortgen.audio.mix import close_loop_ahead
+        from shortgen.audio.seam import sound_seam
+
+        data = np.asarray(raw() if callable(raw) else raw, dtype=np.float32)
+        data = data[None] if data.ndim == 1 else data
+        rate = track.sample_rate
+        begin, count = round(track.start * rate), round(frames / fps * rate)
+        closed, cross = close_loop_ahead(data, begin, count, round(float(seconds) * rate))
+        facts["sound_seam"] = {"crossfade_seconds": round(cross / rate, 4),
+                               **sound_seam(closed[:, begin:begin + count])}
+        return closed
+
+    return replace(track, samples=samples)
 
 
 # ------------------------------------------------------------------------------------------- frame streams
@@ -283,49 +327,83 @@ def seamless_loop(frames: Iterable[np.ndarray], output: int, overlap: int, thres
 # ------------------------------------------------------------------------------------------- generation
 
 
-def closing_index(plan: SegmentPlan, frames: int) -> int | None:
-    """Where, in the last segment of ``plan``, the clip's ``frames`` end and its regenerated opening can
-    start; ``None`` when that falls inside the frames the last segment continues from its predecessor, or
-    there is no predecessor."""
+# Backends whose conditions can start only at frame 0 or at frame 8j+1: LTX-2 places a condition at a latent index
+# (pixel frame 8j+1 is latent j+1; see shortgen.backends.ltx2.latent_index). Torch-free, so --dry-run plans it.
+LATENT_PLACED_BACKENDS = frozenset({"ltx2"})
+# At most this many leading frames are generated and dropped to move the closing condition onto such a frame.
+MAX_LEAD_FRAMES = 7
+
+
+def anywhere(index: int) -> bool:
+    return True
+
+
+def latent_frame(index: int) -> bool:
+    """Whether a condition can start at pixel frame ``index`` of an LTX-2 call (0 or 8j+1)."""
+    return index == 0 or index % 8 == 1
+
+
+def condition_starts(backend: str) -> Callable[[int], bool]:
+    """Where ``backend`` can start a condition within a call."""
+    return latent_frame if backend in LATENT_PLACED_BACKENDS else anywhere
+
+
+def closing_index(plan: SegmentPlan, frames: int, lead: int = 0,
+                  placeable: Callable[[int], bool] = anywhere) -> int | None:
+    """Where, in the last segment of ``plan``, the clip's ``frames`` (after ``lead`` dropped frames) end and its
+    regenerated opening can start; ``None`` when that falls inside the frames the last segment continues from its
+    predecessor, there is no predecessor, or the backend cannot start a condition there (``placeable``)."""
     last = plan.segments[-1]
-    index = frames - last.start
-    fits = last.overlap <= index <= last.num_frames - SEAMLESS_CONDITION_FRAMES
+    index = lead + frames - last.start
+    fits = last.overlap <= index <= last.num_frames - SEAMLESS_CONDITION_FRAMES and placeable(index)
     return index if len(plan.segments) > 1 and fits else None
 
 
-def room_to_close(plan_for: Callable[[int], SegmentPlan], frames: int, limit: int) -> int:
-    """The fewest frames (up to ``limit``) to add to a seamless plan so that :func:`closing_index` finds room;
-    0 when the plan has room already or no count up to ``limit`` gives it. The frames added come after the
-    regenerated opening, where the loop stage ignores them."""
+def room_to_close(plan_for: Callable[[int], SegmentPlan], frames: int, limit: int,
+                  placeable: Callable[[int], bool] = anywhere) -> tuple[int, int]:
+    """``(more, lead)``: the fewest frames (up to ``limit``) to add to a seamless plan so that :func:`closing_index`
+    finds room, and how many of them to generate before the clip (then dropped) so that the closing condition
+    lands where the backend can place it; ``(0, 0)`` when the plan has room already or nothing up to ``limit``
+    gives it. The other frames added come after the regenerated opening, where the loop stage ignores them.
+
+    Why a lead: with LTX-2's 8k+1 segments and an 8k+1 overlap every segment starts on a multiple of 8, so the
+    clip's end sits at ``frames mod 8`` past one whatever the segment lengths; only starting the clip ``lead``
+    frames into the stream moves it onto an 8j+1 frame."""
     for more in range(limit + 1):
-        if closing_index(plan_for(more), frames) is not None:
-            return more
-    return 0
+        plan = plan_for(more)
+        for lead in range(min(more, MAX_LEAD_FRAMES) + 1):
+            if closing_index(plan, frames, lead, placeable) is not None:
+                return more, lead
+    return 0, 0
 
 
-def seamless_chain_options(plan: SegmentPlan, frames: int, warn: Callable[[str], None]) -> dict[str, Any]:
+def seamless_chain_options(plan: SegmentPlan, frames: int, warn: Callable[[str], None], lead: int = 0,
+                           placeable: Callable[[int], bool] = anywhere) -> dict[str, Any]:
     """Keyword arguments for :func:`shortgen.chain.stream_segments` that generate a seamless loop of ``frames``
-    (planned with :meth:`LoopStage.extra_frames`): colour matching, and the last segment conditioned to
-    regenerate the clip's opening right after its ``frames``."""
+    (planned with :meth:`LoopStage.extra_frames` and :func:`room_to_close`): colour matching, and the last segment
+    conditioned to regenerate the clip's opening right after its ``frames``. ``lead``: frames the stream holds
+    before the clip's first one (dropped by the caller)."""
     options: dict[str, Any] = {"match_colour": True}
-    index = closing_index(plan, frames)
+    index = closing_index(plan, frames, lead, placeable)
     if len(plan.segments) < 2:
         warn("a one-segment clip cannot be conditioned on its own opening; a crossfade closes the loop")
     elif index is None:
         warn("the last segment has no room to regenerate the opening; a crossfade closes the loop "
              "(segments with more new frames than the overlap leave room)")
     else:
-        options["last_conditions"] = closing_conditions(plan.segments[-1].num_frames, index)
+        options["last_conditions"] = closing_conditions(plan.segments[-1].num_frames, index, lead)
     return options
 
 
-def closing_conditions(segment_frames: int, condition_index: int) -> Callable[[np.ndarray], Sequence[FrameCondition]]:
-    """Build ``last_conditions`` for :func:`shortgen.chain.stream_segments`: the clip's opening frames, placed
-    at ``condition_index`` of the last segment (where the clip's planned frames end), so the model
-    regenerates the opening right after the clip's last frame."""
+def closing_conditions(segment_frames: int, condition_index: int,
+                       lead: int = 0) -> Callable[[np.ndarray], Sequence[FrameCondition]]:
+    """Build ``last_conditions`` for :func:`shortgen.chain.stream_segments`: the clip's opening frames (the first
+    segment's frames from ``lead`` on), placed at ``condition_index`` of the last segment (where the clip's
+    planned frames end), so the model regenerates the opening right after the clip's last frame."""
     from shortgen.backends.base import FrameCondition
 
-    def conditions(opening: np.ndarray) -> Sequence[FrameCondition]:
+    def conditions(first: np.ndarray) -> Sequence[FrameCondition]:
+        opening = first[lead:]
         count = min(SEAMLESS_CONDITION_FRAMES, len(opening), segment_frames - condition_index)
         count = count if count == 1 or count % 8 == 1 else max(1, (count - 1) // 8 * 8 + 1)
         return [FrameCondition(frames=opening[:count].copy(), frame_index=condition_index, strength=1.0)]
@@ -333,7 +411,7 @@ def closing_conditions(segment_frames: int, condition_index: int) -> Callable[[n
     return conditions
 
 
-__all__ = ["LOOP_MODES", "SEAMLESS_CONDITION_FRAMES", "FrameSpill", "LoopStage", "blend", "closing_conditions",
-           "closing_index",
-           "crossfade_loop", "loop_audio", "overlap_frame_count", "pingpong", "pingpong_source_frames",
-           "room_to_close", "seamless_chain_options", "seamless_loop"]
+__all__ = ["LATENT_PLACED_BACKENDS", "LOOP_MODES", "SEAMLESS_CONDITION_FRAMES", "FrameSpill", "LoopStage", "blend",
+           "closing_conditions", "closing_index", "condition_starts", "crossfade_loop", "latent_frame", "loop_audio",
+           "overlap_frame_count", "pingpong", "pingpong_source_frames", "room_to_close", "seamless_audio",
+           "seamless_chain_options", "seamless_loop"]
