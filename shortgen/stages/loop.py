@@ -21,6 +21,12 @@ Every mode streams; what each holds and what it does to the length:
 
 Audio loops at the same point: the clip's :class:`~shortgen.frames.AudioSpec` starts later by the crossfade's
 length and crossfades its end into the audio just before that start (see :class:`~shortgen.encode.AudioFeed`).
+In a seamless loop, sound a backend made with the frames (LTX-2) runs on past the clip's end under the
+regenerated opening; it keeps its timing and closes ahead instead: its first ``overlap`` frames' worth fades
+from the sound that followed the clip's last frame into its own (:func:`seamless_audio`).
+
+LTX-2 can start a condition only at frame 0 or 8j+1 of a call; :func:`room_to_close` then also picks a few
+frames to generate before the clip (``lead``, dropped by ``make``) so that the clip's end lands on such a frame.
 The seam score of the output (:mod:`shortgen.seam`) lands in ``clip.facts["seam_score"]`` when the stream ends.
 """
 
