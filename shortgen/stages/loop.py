@@ -374,10 +374,10 @@ def room_to_close(plan_for: Callable[[int], SegmentPlan], frames: int, limit: in
 
     Why a lead: with LTX-2's 8k+1 segments and an 8k+1 overlap every segment starts on a multiple of 8, so the
     clip's end sits at ``frames mod 8`` past one whatever the segment lengths; only starting the clip ``lead``
-    frames into the stream moves it onto an 8j+1 frame."""
+    frames into the stream moves it onto an 8j+1 frame. A backend that places conditions ``anywhere`` gets no lead."""
     for more in range(limit + 1):
         plan = plan_for(more)
-        for lead in range(min(more, MAX_LEAD_FRAMES) + 1):
+        for lead in range(min(more, MAX_LEAD_FRAMES) + 1 if placeable is not anywhere else 1):
             if closing_index(plan, frames, lead, placeable) is not None:
                 return more, lead
     return 0, 0
