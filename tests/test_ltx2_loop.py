@@ -224,3 +224,22 @@ def test_the_sound_runs_from_its_last_sample_into_its_first(seamless_ltx2: dict[
     assert result.info["sound_seam"]["percentile"] < 99 and result.info["sound_seam"]["score"] < 3
     source = result.info["audio"]["inputs"][0]
     assert source["role"] == "source" and source["start"] == 0.3  # the dropped lead's sound, not the picture's shift
+
+
+def test_make_drops_the_lead_and_delays_only_the_models_sound(tmp_path: Path) -> None:
+    from shortgen.pipeline.make import _drop_lead
+
+    image = tmp_path / "start.png"
+    cv2.imwrite(str(image), np.zeros((96, 64, 3), np.uint8))
+    plan = plan_for_stages(MakeOptions(prompt="x", preset=str(ltx2_preset(tmp_path)), backend="ltx2",
+                                       loop="seamless", duration=3, image=str(image)))
+    own = AudioBuffer(samples=np.zeros((2, 10)), sample_rate=16_000)
+    music = AudioSpec(path=tmp_path / "m.wav")
+    progress = RecordingProgress()
+    frames, audio = _drop_lead(plan, iter(range(42)), AudioMix(source=own, music=music), own_sound=True,
+                               progress=progress)
+    assert list(frames) == list(range(3, 42))
+    assert audio is not None and audio.source.start == pytest.approx(0.3) and audio.music == music
+    assert "starts 3 frame(s) after --image" in progress.warnings[0]
+    _, kept = _drop_lead(plan, iter(()), AudioMix(source=music), own_sound=False, progress=progress)
+    assert kept is not None and kept.source == music  # an --audio file starts with the clip
