@@ -1,4 +1,4 @@
-"""edit's YUV path: crop, pad and blur resize the decoder's yuv420p frames without a round trip through RGB.
+"""edit's YUV path: every fit resizes the decoder's yuv420p frames without a round trip through RGB.
 
 Judged on the encoded file decoded back: the same picture as the RGB path, the right colours from sources in
 other pixel formats and colour matrices (made by FFmpeg's command line, the independent side here).
@@ -37,8 +37,9 @@ def options(folder: Path, **fit: object) -> MakeOptions:
     return MakeOptions(preset=str(folder / "tiny.yaml"), **fit)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("fit", [{}, {"fit": "pad"}, {"fit": "blur"}, {"fit": "crop", "crop_x": 0.0}])
-def test_edit_never_converts_frames_to_rgb_for_crop_pad_and_blur(wide: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("fit", [{}, {"fit": "pad"}, {"fit": "blur"}, {"fit": "crop", "crop_x": 0.0},
+                                 {"fit": "track"}])
+def test_edit_never_converts_whole_frames_to_rgb(wide: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  fit: dict[str, object]) -> None:
     def refuse(*_: object) -> None:
         raise AssertionError("decoded to RGB")
@@ -47,14 +48,6 @@ def test_edit_never_converts_frames_to_rgb_for_crop_pad_and_blur(wide: Path, mon
     out = wide.parent / "out.mp4"
     result = edit_clip(wide, options(wide.parent, **fit), out, write_sidecar=False)
     assert result.frames == 6 and len(decode_frames(out)) == 6
-
-
-def test_track_still_analyses_rgb(wide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    original = media._upright_rgb
-    monkeypatch.setattr(media, "_upright_rgb", lambda *a: calls.append(1) or original(*a))
-    edit_clip(wide, options(wide.parent, fit="track"), wide.parent / "t.mp4", write_sidecar=False)
-    assert len(calls) == 6
 
 
 @pytest.mark.parametrize(("fit", "crop_x"), [("crop", 0.5), ("crop", 1.0), ("pad", 0.5), ("blur", 0.5)])
@@ -107,3 +100,24 @@ def test_sources_in_other_formats_and_matrices_keep_their_colour(tmp_path: Path,
     frame = decode_frames(out)[1]  # the output is tagged BT.709: PyAV converts it back with that matrix
     centre = frame[160, 90].astype(int)
     assert np.abs(centre - COLOUR).max() <= 4, (name, centre.tolist())
+
+
+def test_track_follows_a_subject_in_the_decoders_frames(tmp_path: Path) -> None:
+    """A 1280x720 source (analysed from a small RGB copy of each yuv420p frame): a white square crossing the
+    frame stays inside the moving window in the encoded output."""
+    n, side = 40, 120
+    xs = [round(60 + (1280 - 2 * 60 - side) * i / (n - 1)) for i in range(n)]
+    rng = np.random.default_rng(1)
+    frames = []
+    for x in xs:
+        frame = rng.integers(20, 60, (720, 1280, 3), dtype=np.uint8)
+        frame[300:300 + side, x:x + side] = 245
+        frames.append(frame)
+    source = write_test_video(tmp_path / "walk.mp4", n=n, width=1280, height=720, fps=10, frames=frames, crf=12)
+    small_preset(tmp_path)
+    out = tmp_path / "out.mp4"
+    edit_clip(source, options(tmp_path, fit="track"), out, write_sidecar=False)
+    rendered = decode_frames(out)
+    full = (side * 320 / 720) ** 2  # the square's area in the 180x320 output
+    shown = [int((frame.min(axis=2) > 200).sum()) for frame in rendered]
+    assert len(rendered) == n and sum(count > 0.8 * full for count in shown) >= 0.95 * n

@@ -8,7 +8,6 @@ already needs several windows joined. Random weights: the output is noise, not s
 
 from __future__ import annotations
 
-import string
 import warnings
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,9 @@ def tiny_sound_pipeline(seed: int = 0) -> Any:
         StableAudioPipeline,
         StableAudioProjectionModel,
     )
-    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+    from transformers import T5Config, T5EncoderModel
+
+    from shortgen.tinymodels import t5_tokenizer, t5_vocab
 
     torch.manual_seed(seed)
     transformer = StableAudioDiTModel(
@@ -61,7 +62,7 @@ def tiny_sound_pipeline(seed: int = 0) -> Any:
                                  audio_channels=2, sampling_rate=SAMPLE_RATE)
     torch.manual_seed(seed + 2)
     text_encoder = T5EncoderModel(T5Config(
-        vocab_size=len(_vocab()), d_model=TEXT_DIM, d_kv=8, d_ff=64, num_layers=1, num_heads=4,
+        vocab_size=len(t5_vocab()), d_model=TEXT_DIM, d_kv=8, d_ff=64, num_layers=1, num_heads=4,
         relative_attention_num_buckets=8, relative_attention_max_distance=32, dropout_rate=0.0,
         pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
     )).eval()
@@ -73,12 +74,6 @@ def tiny_sound_pipeline(seed: int = 0) -> Any:
                                                   sigma_schedule="exponential")
     return StableAudioPipeline(
         vae=vae, text_encoder=text_encoder, projection_model=projection,
-        tokenizer=T5Tokenizer(vocab=_vocab(), extra_ids=0, model_max_length=128),
+        tokenizer=t5_tokenizer(),
         transformer=transformer, scheduler=scheduler,
     )
-
-
-def _vocab() -> list[tuple[str, float]]:
-    """T5 layout (<pad>, </s>, <unk>), then one piece per character: any prompt tokenizes."""
-    chars = string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
-    return [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0), *((c, -5.0) for c in chars)]

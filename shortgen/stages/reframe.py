@@ -14,8 +14,10 @@ Spec dict (from :func:`resize_spec`)::
 - ``track``: a crop window that follows faces, people or motion (:mod:`shortgen.stages.track`).
 
 A source already within :data:`NEAR_ASPECT` of the output's aspect ratio is simply cover-scaled whatever the
-fit (bands of a few pixels would look like a mistake). Frames leave as yuv420p ``av.VideoFrame`` in BT.709,
-like the upscale stage's, so the captions stage blends onto them the same way.
+fit (bands of a few pixels would look like a mistake). Frames arrive as RGB arrays or, from ``edit``, as the
+decoder's yuv420p ``av.VideoFrame``s (resized directly: no RGB round trip; see :mod:`shortgen.yuv`); they leave
+as yuv420p ``av.VideoFrame`` in BT.709, like the upscale stage's, so the captions stage blends onto them the
+same way.
 """
 
 from __future__ import annotations
@@ -257,8 +259,8 @@ class ReframeStage:
 
     @property
     def takes_yuv(self) -> bool:
-        """crop, pad and blur resize the decoder's yuv420p frames directly; track analyses RGB."""
-        return self.fit != "track"
+        """Every fit resizes the decoder's yuv420p frames directly (track analyses a small RGB copy of them)."""
+        return True
 
     def extra_frames(self, num_frames: int, fps: float) -> int:
         return 0
