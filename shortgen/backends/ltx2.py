@@ -12,7 +12,7 @@ replaced by them), as with LTX-Video. A condition at frame 8j+1 (j >= 1) is not 
 pipeline appends it as clean keyframe tokens timed at that frame (``prepare_latents``, as Lightricks'
 ``VideoConditionByKeyframeIndex``), which the model attends to while it denoises the frames there. ``make --loop
 seamless`` closes its loop that way: the last segment gets the clip's opening at the frame 8j+1 where the clip
-ends (``shortgen.stages.loop.room_to_close`` plans a few dropped lead frames to put the end there).
+ends (``shortgen.stages.loop_close.room_to_close`` plans a few dropped lead frames to put the end there).
 
 Generation: a distilled model asked for 8 steps runs diffusers' distilled sigmas
 (``DISTILLED_SIGMA_VALUES``) with no classifier-free, spatio-temporal or modality guidance, as Lightricks run it.

@@ -148,7 +148,7 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
     loop_options: dict[str, Any] = {}
     if plan.preset.loop.mode == "seamless":
-        from shortgen.stages.loop import condition_starts, seamless_chain_options
+        from shortgen.stages.loop_close import condition_starts, seamless_chain_options
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
                                               progress.warn, lead=plan.loop_lead,

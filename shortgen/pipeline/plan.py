@@ -39,7 +39,7 @@ class MakePlan:
     multiscale: Multiscale | None = None  # --upscale latent (issue 12): the segments run at pass 2's size
     extend: ExtendPlan | None = None  # make --extend CLIP (issue 12)
     # --loop seamless: frames generated before the clip's first one and dropped, so the closing condition lands
-    # on a frame the backend can place (LTX-2: 8j+1; see shortgen.stages.loop.room_to_close)
+    # on a frame the backend can place (LTX-2: 8j+1; see shortgen.stages.loop_close.room_to_close)
     loop_lead: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,7 +196,7 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
     if preset.loop.mode == "seamless":
         from dataclasses import replace
 
-        from shortgen.stages.loop import condition_starts, room_to_close
+        from shortgen.stages.loop_close import condition_starts, room_to_close
 
         more, lead = room_to_close(lambda more: plan_make(options, extra_frames=extra + more, preset=preset).segments,
                                    frames, preset.generation.segment_frames,
