@@ -66,12 +66,11 @@ def test_ltx2_shape_rules_are_checked_in_the_plan(tmp_path: Path) -> None:
         plan_make(MakeOptions(prompt="x", preset=str(preset), backend="ltx2"))
 
 
-def test_seamless_loops_are_refused_before_loading_with_ltx2(tmp_path: Path) -> None:
+def test_seamless_loops_are_planned_with_ltx2(tmp_path: Path) -> None:
     from shortgen.pipeline import plan_for_stages
 
     preset = small_preset(tmp_path, generation={"width": 64, "height": 96})
-    with pytest.raises(UsageError, match="seamless is not available with the ltx2 backend"):
-        plan_for_stages(MakeOptions(prompt="x", preset=str(preset), backend="ltx2", loop="seamless", duration=3))
+    assert plan_for_stages(MakeOptions(prompt="x", preset=str(preset), backend="ltx2", loop="seamless", duration=3))
     assert plan_for_stages(MakeOptions(prompt="x", preset=str(preset), backend="ltx2", loop="crossfade", duration=3))
 
 

@@ -163,11 +163,13 @@ def _level(samples: np.ndarray, rate: int, before: Loudness, aim: float, limit: 
 
 
 def true_peak_limit(samples: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
-    """Hold true peaks to ``ceiling_db``: FFmpeg's look-ahead ``alimiter`` on the signal oversampled 4x."""
+    """Hold true peaks to ``ceiling_db``: FFmpeg's look-ahead ``alimiter`` on the signal oversampled 4x. Its
+    look-ahead delays the sound by the attack (5 ms) unless ``latency`` compensates: without it the track would
+    open on 5 ms of silence (a click where a loop replays) and lag the picture by as much."""
     high = rate * OVERSAMPLE
     limit = 10 ** (ceiling_db / 20)
     chain = [("aresample", str(high)),
-             ("alimiter", f"limit={limit:.6f}:level=false:attack=5:release=80:asc=false"),
+             ("alimiter", f"limit={limit:.6f}:level=false:attack=5:release=80:asc=false:latency=true"),
              ("aresample", str(rate))]
     out = run_graph([samples], rate, chain).samples
     return _fit_length(out, samples.shape[1])

@@ -213,6 +213,21 @@ def close_loop(window: np.ndarray, count: int, cross: int) -> np.ndarray:
     return out
 
 
+def close_loop_ahead(samples: np.ndarray, begin: int, count: int, cross: int) -> tuple[np.ndarray, int]:
+    """A copy of ``samples`` whose clip part, ``count`` samples from ``begin``, closes its loop at its start: its
+    first ``cross`` samples fade from the ones right after its end into its own. Replayed, the clip's last
+    sample runs on into what followed it in the recording, so a loop of sound generated past the clip's end
+    (``make --loop seamless`` with LTX-2) needs no shift against the picture. ``cross`` is shortened to the
+    samples there are after the end; returns the copy and the crossfade's length."""
+    out = samples.copy()
+    cross = max(0, min(cross, count, samples.shape[1] - begin - count))
+    if cross:
+        fade_out, fade_in = equal_power(cross)
+        after = samples[:, begin + count:begin + count + cross]
+        out[:, begin:begin + cross] = after * fade_out + samples[:, begin:begin + cross] * fade_in
+    return out, cross
+
+
 def repeat(samples: np.ndarray, total: int, join: int) -> np.ndarray:
     """``samples`` repeated to ``total`` samples, each join an equal-power crossfade of ``join`` samples."""
     import numpy as np
@@ -304,5 +319,5 @@ def _fit(samples: np.ndarray, count: int) -> np.ndarray:
     return np.pad(samples, ((0, 0), (0, count - samples.shape[1])))
 
 
-__all__ = ["Mixed", "apply_fades", "buffer_at_rate", "close_loop", "duck", "equal_power", "render", "repeat",
-           "sound_after_picture", "speech_level_db"]
+__all__ = ["Mixed", "apply_fades", "buffer_at_rate", "close_loop", "close_loop_ahead", "duck", "equal_power", "render",
+           "repeat", "sound_after_picture", "speech_level_db"]

@@ -8,7 +8,11 @@ Shape rules (:data:`shortgen.backends.LTX2_RULES`, checked before any weights lo
 8k+1 frames, 9-481 per call (20 s at 24 fps). Conditions: LTX-2 places a condition at a *latent* index; pixel
 frame ``0`` is latent 0 and pixel frame ``8j+1`` latent ``j+1``, so a condition must start at one of those frames.
 A chained segment is conditioned on the previous segment's last frames at frame 0 (the first latents are
-replaced by them), as with LTX-Video.
+replaced by them), as with LTX-Video. A condition at frame 8j+1 (j >= 1) is not put in place of latents: the
+pipeline appends it as clean keyframe tokens timed at that frame (``prepare_latents``, as Lightricks'
+``VideoConditionByKeyframeIndex``), which the model attends to while it denoises the frames there. ``make --loop
+seamless`` closes its loop that way: the last segment gets the clip's opening at the frame 8j+1 where the clip
+ends (``shortgen.stages.loop_close.room_to_close`` plans a few dropped lead frames to put the end there).
 
 Generation: a distilled model asked for 8 steps runs diffusers' distilled sigmas
 (``DISTILLED_SIGMA_VALUES``) with no classifier-free, spatio-temporal or modality guidance, as Lightricks run it.

@@ -26,6 +26,8 @@ from shortgen.progress import Progress
 from shortgen.timing import Timings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
 
     from shortgen.backends.base import SegmentRequest
@@ -146,10 +148,11 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
 
     loop_options: dict[str, Any] = {}
     if plan.preset.loop.mode == "seamless":
-        from shortgen.stages.loop import seamless_chain_options
+        from shortgen.stages.loop_close import condition_starts, seamless_chain_options
 
         loop_options = seamless_chain_options(plan.segments, round(plan.duration * plan.preset.output.fps),
-                                              progress.warn)
+                                              progress.warn, lead=plan.loop_lead,
+                                              placeable=condition_starts(gen.backend))
     split = _decode_ahead_model(backend, progress, timings, count) if gen.decode_ahead and not stitcher else None
     if gen.decode_ahead and stitcher is not None:
         progress.warn(f"--decode-ahead is off: the {backend.name} backend decodes picture and sound in one call")
@@ -159,11 +162,31 @@ def _generated_clip(plan: MakePlan, backend: GeneratorBackend, first: list[Frame
         frames = stream_segments(plan.segments, requests, generate, first_conditions=first, **loop_options)
     if track is not None:
         frames = finishing(frames, track)
+    if plan.loop_lead:  # --loop seamless: the frames before the loop's first one (see MakePlan.loop_lead)
+        frames, audio = _drop_lead(plan, frames, audio, own_sound=track is not None, progress=progress)
     if overlap:
         frames = prefetch(frames, maxsize=max(s.num_frames for s in plan.segments.segments))
     fps = as_fraction(plan.preset.output.fps)
-    return Clip(plan.segments.width, plan.segments.height, fps, plan.segments.total_frames,
+    return Clip(plan.segments.width, plan.segments.height, fps, plan.segments.total_frames - plan.loop_lead,
                 timings.timed("generate", frames), audio=audio, info={"sound": sound} if sound else {})
+
+
+def _drop_lead(plan: MakePlan, frames: Iterator[Any], audio: AudioMix | None, *, own_sound: bool,
+               progress: Progress) -> tuple[Iterator[Any], AudioMix | None]:
+    """The stream without its first ``plan.loop_lead`` frames; the backend's own sound, made with them, starts
+    as much later so it stays in sync (files given with ``--audio``/``--music`` start with the clip)."""
+    from dataclasses import replace
+    from itertools import islice
+
+    from shortgen.frames import AudioBuffer
+
+    lead = plan.loop_lead
+    if plan.options.image:
+        progress.warn(f"the seamless loop starts {lead} frame(s) after --image: {plan.preset.generation.backend} "
+                      "can close it only on a frame 8j+1 of the last segment")
+    if own_sound and audio is not None and isinstance(audio.source, AudioBuffer):
+        audio = replace(audio, source=replace(audio.source, start=float(lead / as_fraction(plan.segments.fps))))
+    return islice(frames, lead, None), audio
 
 
 def _start_segment_bar(progress: Progress, request: SegmentRequest, count: int) -> str:

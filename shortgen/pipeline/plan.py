@@ -38,6 +38,9 @@ class MakePlan:
     output: Path
     multiscale: Multiscale | None = None  # --upscale latent (issue 12): the segments run at pass 2's size
     extend: ExtendPlan | None = None  # make --extend CLIP (issue 12)
+    # --loop seamless: frames generated before the clip's first one and dropped, so the closing condition lands
+    # on a frame the backend can place (LTX-2: 8j+1; see shortgen.stages.loop_close.room_to_close)
+    loop_lead: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         gen = self.preset.generation
@@ -46,6 +49,8 @@ class MakePlan:
             extra["multiscale"] = self.multiscale.to_dict()
         if self.extend is not None:
             extra["extend"] = self.extend.to_dict()
+        if self.loop_lead:
+            extra["loop_lead_frames"] = self.loop_lead
         return {
             "output": str(self.output),
             "prompts": self.prompts,
@@ -193,16 +198,16 @@ def plan_for_stages(options: MakeOptions, stages: list[Stage] | None = None,
         stages = [build_stage(spec) for spec in post_stage_specs(preset, options, frames) if spec["key"] == "loop"]
     extra = sum(stage.extra_frames(frames, preset.output.fps) for stage in stages)
     plan = plan_make(options, extra_frames=extra, preset=preset)
-    if preset.loop.mode == "seamless" and preset.generation.backend == "ltx2":  # (ltx2 branch)
-        raise UsageError("--loop seamless is not available with the ltx2 backend yet: it conditions the last "
-                         "segment at a frame LTX-2 cannot place (only frame 0 or 8j+1)",
-                         "use --loop crossfade or --loop pingpong")
     if preset.loop.mode == "seamless":
-        from shortgen.stages.loop import room_to_close
+        from dataclasses import replace
 
-        more = room_to_close(lambda more: plan_make(options, extra_frames=extra + more, preset=preset).segments,
-                             frames, preset.generation.segment_frames)
+        from shortgen.stages.loop_close import condition_starts, room_to_close
+
+        more, lead = room_to_close(lambda more: plan_make(options, extra_frames=extra + more, preset=preset).segments,
+                                   frames, preset.generation.segment_frames,
+                                   condition_starts(preset.generation.backend))
         plan = plan_make(options, extra_frames=extra + more, preset=preset) if more else plan
+        plan = replace(plan, loop_lead=lead) if lead else plan
     return plan
 
 

@@ -21,13 +21,20 @@ Every mode streams; what each holds and what it does to the length:
 
 Audio loops at the same point: the clip's :class:`~shortgen.frames.AudioSpec` starts later by the crossfade's
 length and crossfades its end into the audio just before that start (see :class:`~shortgen.encode.AudioFeed`).
+In a seamless loop, sound a backend made with the frames (LTX-2) runs on past the clip's end under the
+regenerated opening; it keeps its timing and closes ahead instead: its first ``overlap`` frames' worth fades
+from the sound that followed the clip's last frame into its own (:func:`seamless_audio`).
+
+Where the last segment regenerates the opening is planned in :mod:`shortgen.stages.loop_close` (LTX-2 can start
+a condition only at frame 0 or 8j+1 of a call; a few frames generated before the clip and dropped by ``make``
+put the clip's end on such a frame).
 The seam score of the output (:mod:`shortgen.seam`) lands in ``clip.facts["seam_score"]`` when the stream ends.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -35,17 +42,21 @@ from typing import TYPE_CHECKING, Any
 from shortgen.errors import MediaError, UsageError
 from shortgen.frames import AudioBuffer, AudioMix, AudioSpec, Clip
 from shortgen.seam import SEAMLESS_THRESHOLD, SeamMeter, measured
+from shortgen.stages.loop_close import (
+    LATENT_PLACED_BACKENDS,
+    SEAMLESS_CONDITION_FRAMES,
+    closing_conditions,
+    closing_index,
+    condition_starts,
+    latent_frame,
+    room_to_close,
+    seamless_chain_options,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from shortgen.backends.base import FrameCondition
-    from shortgen.chain import SegmentPlan
-
 LOOP_MODES = ("none", "crossfade", "pingpong", "seamless")
-# Frames of the clip's opening the last segment is conditioned to end on: 8k+1 frames, the shortest video
-# condition LTX accepts (one frame would pin the picture but not the motion).
-SEAMLESS_CONDITION_FRAMES = 9
 
 
 def overlap_frame_count(seconds: float, fps: float | Fraction) -> int:
@@ -140,7 +151,7 @@ class LoopStage:
         overlap = min(tail, overlap_frame_count(self.overlap_seconds, clip.fps), self.frames // 2)
         frames = seamless_loop(clip.frames, self.frames, overlap, self.threshold, clip.width, clip.height,
                                info["loop"])
-        audio = loop_audio(clip.audio, overlap / clip.fps) if overlap else clip.audio
+        audio = seamless_audio(clip.audio, self.frames, clip.fps, overlap / clip.fps, clip.facts)
         return clip.with_frames(frames, num_frames=self.frames, audio=audio, info=info)
 
 
@@ -168,6 +179,50 @@ def loop_audio(audio: AudioSpec | AudioBuffer | AudioMix | None,
         return replace(audio, **{role: loop_audio(track, seconds) for role, track in audio.tracks().items()
                                  if role != "voice"})
     return replace(audio, start=audio.start + float(seconds), loop_crossfade=float(seconds))
+
+
+def seamless_audio(audio: AudioSpec | AudioBuffer | AudioMix | None, frames: int, fps: Fraction,
+                   seconds: float | Fraction, facts: dict[str, Any]) -> AudioSpec | AudioBuffer | AudioMix | None:
+    """The sound of a seamless loop of ``frames`` frames. The clip's own generated sound (an :class:`AudioBuffer`
+    as the source: a backend's, made with the frames, so it runs on under the regenerated opening after the
+    clip's end) keeps its timing and closes the loop ahead: its first ``seconds`` are the sound that follows the
+    clip's last frame, faded into its own opening (:func:`shortgen.audio.mix.close_loop_ahead`), so replaying
+    runs on without a click and the picture stays in sync. How well it closes lands in ``facts["sound_seam"]``.
+    Other tracks (music, a ``--sound`` bed, an ``--audio`` file) loop as :func:`loop_audio` loops them."""
+    if audio is None or seconds <= 0:
+        return audio
+    if isinstance(audio, AudioBuffer):
+        return _closed_ahead(audio, frames, fps, seconds, facts)
+    if isinstance(audio, AudioMix):
+        looped = {role: loop_audio(track, seconds) for role, track in audio.tracks().items() if role != "voice"}
+        if isinstance(audio.source, AudioBuffer):
+            looped["source"] = _closed_ahead(audio.source, frames, fps, seconds, facts)
+        return replace(audio, **looped)
+    return loop_audio(audio, seconds)
+
+
+def _closed_ahead(track: AudioBuffer, frames: int, fps: Fraction, seconds: float | Fraction,
+                  facts: dict[str, Any]) -> AudioBuffer:
+    """``track`` whose samples, when the mixer takes them, have the clip's opening crossfaded from what follows
+    its end (the clip: ``frames`` frames from ``track.start``)."""
+    raw = track.samples
+
+    def samples() -> np.ndarray:
+        import numpy as np
+
+        from shortgen.audio.mix import close_loop_ahead
+        from shortgen.audio.seam import sound_seam
+
+        data = np.asarray(raw() if callable(raw) else raw, dtype=np.float32)
+        data = data[None] if data.ndim == 1 else data
+        rate = track.sample_rate
+        begin, count = round(track.start * rate), round(frames / fps * rate)
+        closed, cross = close_loop_ahead(data, begin, count, round(float(seconds) * rate))
+        facts["sound_seam"] = {"crossfade_seconds": round(cross / rate, 4),
+                               **sound_seam(closed[:, begin:begin + count])}
+        return closed
+
+    return replace(track, samples=samples)
 
 
 # ------------------------------------------------------------------------------------------- frame streams
@@ -280,60 +335,7 @@ def seamless_loop(frames: Iterable[np.ndarray], output: int, overlap: int, thres
         spill.close()
 
 
-# ------------------------------------------------------------------------------------------- generation
-
-
-def closing_index(plan: SegmentPlan, frames: int) -> int | None:
-    """Where, in the last segment of ``plan``, the clip's ``frames`` end and its regenerated opening can
-    start; ``None`` when that falls inside the frames the last segment continues from its predecessor, or
-    there is no predecessor."""
-    last = plan.segments[-1]
-    index = frames - last.start
-    fits = last.overlap <= index <= last.num_frames - SEAMLESS_CONDITION_FRAMES
-    return index if len(plan.segments) > 1 and fits else None
-
-
-def room_to_close(plan_for: Callable[[int], SegmentPlan], frames: int, limit: int) -> int:
-    """The fewest frames (up to ``limit``) to add to a seamless plan so that :func:`closing_index` finds room;
-    0 when the plan has room already or no count up to ``limit`` gives it. The frames added come after the
-    regenerated opening, where the loop stage ignores them."""
-    for more in range(limit + 1):
-        if closing_index(plan_for(more), frames) is not None:
-            return more
-    return 0
-
-
-def seamless_chain_options(plan: SegmentPlan, frames: int, warn: Callable[[str], None]) -> dict[str, Any]:
-    """Keyword arguments for :func:`shortgen.chain.stream_segments` that generate a seamless loop of ``frames``
-    (planned with :meth:`LoopStage.extra_frames`): colour matching, and the last segment conditioned to
-    regenerate the clip's opening right after its ``frames``."""
-    options: dict[str, Any] = {"match_colour": True}
-    index = closing_index(plan, frames)
-    if len(plan.segments) < 2:
-        warn("a one-segment clip cannot be conditioned on its own opening; a crossfade closes the loop")
-    elif index is None:
-        warn("the last segment has no room to regenerate the opening; a crossfade closes the loop "
-             "(segments with more new frames than the overlap leave room)")
-    else:
-        options["last_conditions"] = closing_conditions(plan.segments[-1].num_frames, index)
-    return options
-
-
-def closing_conditions(segment_frames: int, condition_index: int) -> Callable[[np.ndarray], Sequence[FrameCondition]]:
-    """Build ``last_conditions`` for :func:`shortgen.chain.stream_segments`: the clip's opening frames, placed
-    at ``condition_index`` of the last segment (where the clip's planned frames end), so the model
-    regenerates the opening right after the clip's last frame."""
-    from shortgen.backends.base import FrameCondition
-
-    def conditions(opening: np.ndarray) -> Sequence[FrameCondition]:
-        count = min(SEAMLESS_CONDITION_FRAMES, len(opening), segment_frames - condition_index)
-        count = count if count == 1 or count % 8 == 1 else max(1, (count - 1) // 8 * 8 + 1)
-        return [FrameCondition(frames=opening[:count].copy(), frame_index=condition_index, strength=1.0)]
-
-    return conditions
-
-
-__all__ = ["LOOP_MODES", "SEAMLESS_CONDITION_FRAMES", "FrameSpill", "LoopStage", "blend", "closing_conditions",
-           "closing_index",
-           "crossfade_loop", "loop_audio", "overlap_frame_count", "pingpong", "pingpong_source_frames",
-           "room_to_close", "seamless_chain_options", "seamless_loop"]
+__all__ = ["LATENT_PLACED_BACKENDS", "LOOP_MODES", "SEAMLESS_CONDITION_FRAMES", "FrameSpill", "LoopStage", "blend",
+           "closing_conditions", "closing_index", "condition_starts", "crossfade_loop", "latent_frame", "loop_audio",
+           "overlap_frame_count", "pingpong", "pingpong_source_frames", "room_to_close", "seamless_audio",
+           "seamless_chain_options", "seamless_loop"]
