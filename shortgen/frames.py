@@ -156,6 +156,7 @@ def prefetch(items: Iterable[Any], maxsize: int) -> Iterator[Any]:
         return False
 
     def produce() -> None:
+        _leave_stop_signals_to_the_main_thread()
         try:
             for item in items:
                 if not put(item):
@@ -175,6 +176,17 @@ def prefetch(items: Iterable[Any], maxsize: int) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
+
+
+def _leave_stop_signals_to_the_main_thread() -> None:
+    """Block Ctrl-C, SIGTERM and SIGHUP in this thread (and the decoder and torch threads it starts). Only the
+    main thread runs Python's signal handlers; on CPython 3.11 a signal the kernel hands to another thread may
+    not wake the main thread until much later (seen: a batch that ignored SIGTERM and finished)."""
+    import signal
+
+    wanted = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+    if hasattr(signal, "pthread_sigmask"):  # not on Windows
+        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
 
 
 @dataclass(frozen=True)
