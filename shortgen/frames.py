@@ -179,9 +179,9 @@ def prefetch(items: Iterable[Any], maxsize: int) -> Iterator[Any]:
 
 
 def _leave_stop_signals_to_the_main_thread() -> None:
-    """Block Ctrl-C, SIGTERM and SIGHUP in this thread (and the decoder and torch threads it starts). Only the
-    main thread runs Python's signal handlers; on CPython 3.11 a signal the kernel hands to another thread may
-    not wake the main thread until much later (seen: a batch that ignored SIGTERM and finished)."""
+    """Block Ctrl-C, SIGTERM and SIGHUP in this thread (and the decoder and torch threads it starts): only the
+    main thread runs Python's signal handlers, so the kernel should hand those signals to it, not to a thread
+    that cannot act on them."""
     import signal
 
     wanted = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
