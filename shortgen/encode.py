@@ -19,7 +19,7 @@ from shortgen.atomic import atomic_output
 from shortgen.audio.feed import AAC_FRAME, AudioFeed
 from shortgen.audio.mix import sound_after_picture
 from shortgen.config import EncoderSpec
-from shortgen.errors import MediaError
+from shortgen.errors import MediaError, check_stop
 from shortgen.frames import Clip, prefetch
 from shortgen.media import quiet_libav
 from shortgen.progress import Progress
@@ -155,6 +155,7 @@ def _write_mp4(tmp: Path, clip: Clip, spec: EncoderSpec, subtitles: Sequence[Cue
         for frame in prefetch(clip.frames, 4):
             if count == clip.num_frames:
                 break
+            check_stop()
             _check_frame(frame, clip)
             container.mux(video.encode(to_video_frame(frame, count, clip.fps, reformatter)))
             count += 1

@@ -56,3 +56,22 @@ class Terminated(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+_stops: list[Terminated] = []
+
+
+def record_stop(err: Terminated) -> Terminated:
+    """Remember that a signal asked this process to stop, and return the exception to raise for it. The
+    exception is raised where the main thread happens to be; :func:`check_stop` raises it again between frames
+    and between jobs, so a stop is never lost if that first exception is swallowed on its way up."""
+    _stops.append(err)
+    return err
+
+
+def check_stop() -> None:
+    """Raise :class:`Terminated` again if a signal has asked this process to stop."""
+    if _stops:
+        first = _stops[0]
+        raise Terminated(first.signum, first.name)
+

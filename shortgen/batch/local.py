@@ -9,6 +9,7 @@ from shortgen.batch.plan import group_by_model
 from shortgen.batch.render import JobRenderer, Loader, default_loader
 from shortgen.batch.report import CANCELLED, DONE, FAILED, SKIPPED, BatchReport, JobOutcome, format_seconds
 from shortgen.batch.resume import is_up_to_date
+from shortgen.errors import check_stop
 
 if TYPE_CHECKING:
     from shortgen.batch.plan import PlannedJob
@@ -37,6 +38,7 @@ class LocalRunner:
             stop = False
             for group in group_by_model(job for job in jobs if job.index not in {o.index for o in report.jobs}):
                 for job in group:
+                    check_stop()  # a signal whose exception was lost on its way up still stops the batch
                     if stop:
                         outcome = JobOutcome.of(job, CANCELLED)
                     else:

@@ -16,7 +16,7 @@ from typer.core import TyperCommand
 from shortgen.cli import options as o
 from shortgen.cli.errors import report_errors
 from shortgen.cli.output import CliProgress, Output, cells, styled
-from shortgen.errors import ShortgenError, Terminated, UsageError
+from shortgen.errors import ShortgenError, Terminated, UsageError, record_stop
 
 if TYPE_CHECKING:
     from shortgen.batch import BatchPlan, BatchReport, Shard
@@ -189,7 +189,7 @@ def signals_as_interrupts() -> Iterator[None]:
     """While a batch runs, SIGTERM (a CI runner cancelling or timing out) and SIGHUP (a closed terminal) stop it
     the way Ctrl-C does: temp files and claims are removed, finished clips stay, the report is written."""
     def interrupt(signum: int, frame: Any) -> None:
-        raise Terminated(signum, signal.Signals(signum).name)
+        raise record_stop(Terminated(signum, signal.Signals(signum).name))
 
     wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
     try:

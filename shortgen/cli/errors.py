@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from shortgen.cli.output import Output
-from shortgen.errors import ShortgenError, Terminated
+from shortgen.errors import ShortgenError, Terminated, record_stop
 from shortgen.paths import os_error
 
 EXIT_INTERRUPTED = 130
@@ -30,7 +30,7 @@ def install_signal_handlers() -> None:
         for name in STOP_SIGNALS:
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
-        raise Terminated(signum, signal.Signals(signum).name)
+        raise record_stop(Terminated(signum, signal.Signals(signum).name))
 
     for name in STOP_SIGNALS:
         if hasattr(signal, name):  # no SIGHUP on Windows
