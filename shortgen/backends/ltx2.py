@@ -43,6 +43,7 @@ from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, resolve_defau
 from shortgen.backends import LTX2_RULES, check_model_folder, get_backend_info
 from shortgen.backends.base import FrameCondition, LoadOptions, SegmentOutput, SegmentRequest, StepCallback
 from shortgen.backends.ltx import (
+    LoadedPipeline,
     PromptEmbeddingCache,
     _hub_error,
     _offline,
@@ -50,11 +51,9 @@ from shortgen.backends.ltx import (
     _step_callback,
     _to_uint8,
     apply_load_options,
-    free_device_memory,
     pick_device,
     pick_dtype,
     quiet_hf_libraries,
-    seeded_generator,
 )
 from shortgen.errors import ModelError, UsageError
 from shortgen.progress import Progress
@@ -136,7 +135,7 @@ def latent_index(cond: FrameCondition, num_frames: int) -> int:
     return 0 if index == 0 else (index - 1) // 8 + 1
 
 
-class LTX2Backend:
+class LTX2Backend(LoadedPipeline):
     """A loaded LTX-2 pipeline behind :class:`~shortgen.backends.base.SoundBackend`."""
 
     name = "ltx2"
@@ -155,10 +154,6 @@ class LTX2Backend:
         # encoder is still loaded.
         self._image_crf = resolve_default_image_crf(pipe.text_encoder)
         self._embeddings = PromptEmbeddingCache(pipe)
-
-    @property
-    def pipeline(self) -> LTX2ConditionPipeline:
-        return self._pipe
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -205,15 +200,6 @@ class LTX2Backend:
             for cfg in variants:
                 self._embeddings.get(prompt, negative_prompt, cfg, MAX_SEQUENCE_LENGTH)
 
-    def release_text_encoder(self) -> None:
-        """Free Gemma; prompts encoded before stay usable, new ones raise :class:`ModelError`."""
-        if self._pipe.text_encoder is None:
-            return
-        self._pipe.text_encoder = None
-        if getattr(self._pipe, "_all_hooks", None):
-            self._pipe.enable_model_cpu_offload(device=self._device)  # rebuild the chain without the encoder
-        self._free_memory()
-
     def _cfg(self, request: SegmentRequest) -> bool:
         return request.guidance_scale > 1.0 and not self._is_distilled_call(request)
 
@@ -231,9 +217,3 @@ class LTX2Backend:
         index = latent_index(cond, num_frames)
         return LTX2VideoCondition(frames=cond.frames, index=index, strength=cond.strength,
                                   crf=self._image_crf if len(cond.frames) == 1 else None)
-
-    def _generator(self, seed: int) -> torch.Generator:
-        return seeded_generator(self._pipe._execution_device, seed)
-
-    def _free_memory(self) -> None:
-        free_device_memory(self._device)

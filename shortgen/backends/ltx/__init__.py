@@ -39,7 +39,8 @@ diffusers folder or a ``.safetensors`` file: see :mod:`.upsample`).
 
 Modules: :mod:`.source` (where the weights come from; offline checks and Hub errors other loaders reuse),
 :mod:`.load`, :mod:`.generate` (requests → frames, the denoise / decode split), :mod:`.upsample`,
-:mod:`.restyle`, :mod:`.prompts` (the prompt-embedding cache LTX-2 shares), :mod:`.tiny` (the tiny offline model).
+:mod:`.restyle`, :mod:`.loaded` (what both backends' loaded pipelines share), :mod:`.prompts` (the
+prompt-embedding cache LTX-2 shares), :mod:`.tiny` (the tiny offline model).
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ from shortgen.backends.ltx.generate import (
     _to_ltx_condition,
     _to_uint8,
     check_condition,
-    free_device_memory,
-    seeded_generator,
 )
 from shortgen.backends.ltx.load import (
     _DTYPES,
@@ -78,6 +77,7 @@ from shortgen.backends.ltx.load import (
     pick_device,
     pick_dtype,
 )
+from shortgen.backends.ltx.loaded import LoadedPipeline, free_device_memory, seeded_generator
 from shortgen.backends.ltx.prompts import EMBEDDING_CACHE_SIZE, PromptEmbeddingCache
 from shortgen.backends.ltx.source import (
     _HUB_ID,
@@ -118,6 +118,7 @@ __all__ = [
     "_HUB_URL",
     "DenoisedLatents",
     "LTXBackend",
+    "LoadedPipeline",
     "ModelSource",
     "PromptEmbeddingCache",
     "_base_model_for",

@@ -6,7 +6,6 @@ would trim them.
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from shortgen.backends.base import (
     ShapeRules,
     StepCallback,
 )
+from shortgen.backends.ltx.loaded import LoadedPipeline
 from shortgen.backends.ltx.prompts import PromptEmbeddingCache
 from shortgen.backends.ltx.restyle import encode_video, restyle_schedule
 from shortgen.backends.ltx.source import ModelSource
@@ -80,7 +80,7 @@ def check_condition(cond: FrameCondition, num_frames: int, width: int, height: i
         raise UsageError(f"condition strength {cond.strength} is outside 0..1")
 
 
-class LTXBackend:
+class LTXBackend(LoadedPipeline):
     """A loaded LTX-Video pipeline behind the :class:`~shortgen.backends.base.GeneratorBackend` protocol."""
 
     name = "ltx"
@@ -109,10 +109,6 @@ class LTXBackend:
         self._embeddings = PromptEmbeddingCache(pipe)
         self._side_stream: torch.cuda.Stream | None = None
         self.latent_upsampler = latent_upsampler  # for SegmentRequest.extra["multiscale"]
-
-    @property
-    def pipeline(self) -> LTXConditionPipeline:
-        return self._pipe
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -300,15 +296,6 @@ class LTXBackend:
         for prompt in prompts:
             self._embeddings.get(prompt, negative_prompt, guidance_scale > 1.0, CALL_DEFAULTS["max_sequence_length"])
 
-    def release_text_encoder(self) -> None:
-        """Free the T5 encoder; prompts encoded before stay usable, new ones raise :class:`ModelError`."""
-        if self._pipe.text_encoder is None:
-            return
-        self._pipe.text_encoder = None
-        if getattr(self._pipe, "_all_hooks", None):
-            self._pipe.enable_model_cpu_offload(device=self._device)  # rebuild the chain without the encoder
-        self._free_memory()
-
     def _call_arguments(self, request: SegmentRequest) -> dict[str, Any]:
         unknown = sorted(set(request.extra) - REQUEST_EXTRA_KEYS)
         if unknown:
@@ -324,26 +311,6 @@ class LTXBackend:
         else:
             call["num_inference_steps"] = request.steps
         return call
-
-    def _generator(self, seed: int) -> torch.Generator:
-        return seeded_generator(self._pipe._execution_device, seed)
-
-    def _free_memory(self) -> None:
-        free_device_memory(self._device)
-
-
-def seeded_generator(device: torch.device, seed: int) -> torch.Generator:
-    """The generator a pipeline call draws its noise from. MPS generators have been unreliable; diffusers draws
-    on the CPU and moves the noise over."""
-    return torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
-
-
-def free_device_memory(device: torch.device) -> None:
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    elif device.type == "mps":
-        torch.mps.empty_cache()
 
 
 def _to_ltx_condition(cond: FrameCondition) -> LTXVideoCondition:
