@@ -199,7 +199,7 @@ def mp4_layout(path: Path) -> tuple[bool, bool] | None:
     """``(faststart, edit_list)`` from an MP4/MOV's boxes; ``None`` when the file has no moov or mdat box."""
     with path.open("rb") as handle:
         size = path.stat().st_size
-        top = list(_boxes(handle, 0, size))
+        top = list(mp4_boxes(handle, 0, size))
         kinds = [kind for kind, _, _ in top]
         if b"moov" not in kinds or b"mdat" not in kinds:
             return None
@@ -208,7 +208,7 @@ def mp4_layout(path: Path) -> tuple[bool, bool] | None:
     return kinds.index(b"moov") < kinds.index(b"mdat"), edit_list
 
 
-def _boxes(handle: BinaryIO, start: int, end: int) -> Any:
+def mp4_boxes(handle: BinaryIO, start: int, end: int) -> Any:
     """``(type, payload_start, box_end)`` of each box between ``start`` and ``end``, reading only headers."""
     offset = start
     while offset + 8 <= end:
@@ -226,7 +226,7 @@ def _boxes(handle: BinaryIO, start: int, end: int) -> Any:
 
 
 def _contains(handle: BinaryIO, start: int, end: int, wanted: bytes) -> bool:
-    for kind, payload, box_end in list(_boxes(handle, start, end)):
+    for kind, payload, box_end in list(mp4_boxes(handle, start, end)):
         if kind == wanted or (kind in _CONTAINER_BOXES and _contains(handle, payload, box_end, wanted)):
             return True
     return False

@@ -148,22 +148,15 @@ def sign_in_place(path: Path, key: SigningKey, prov: Provenance, scratch: Path |
 
 def has_credentials(path: Path) -> bool:
     """Whether ``path`` carries an embedded C2PA manifest (a top-level c2pa ``uuid`` box); no c2pa needed."""
+    from shortgen.inspect import mp4_boxes
+
     try:
         with path.open("rb") as handle:
-            size_total, offset = path.stat().st_size, 0
-            while offset + 24 <= size_total:
-                handle.seek(offset)
-                size, kind = struct.unpack(">I4s", handle.read(8))
-                header = 8
-                if size == 1:
-                    size, header = struct.unpack(">Q", handle.read(8))[0], 16
-                elif size == 0:
-                    size = size_total - offset
-                if size < header:
-                    return False
-                if kind == b"uuid" and handle.read(16) == C2PA_UUID:
-                    return True
-                offset += size
+            for kind, payload, _ in list(mp4_boxes(handle, 0, path.stat().st_size)):
+                if kind == b"uuid":
+                    handle.seek(payload)
+                    if handle.read(16) == C2PA_UUID:
+                        return True
     except OSError:
         return False
     return False
