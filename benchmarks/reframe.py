@@ -127,9 +127,9 @@ def per_frame(frames: list[Any]) -> list[tuple[str, float]]:
 
 def source_frames(src: Path, count: int) -> list[Any]:
     """The first ``count`` frames as ``edit`` decodes them for crop, pad and blur (yuv420p)."""
-    from shortgen.media import _decode
+    from shortgen.media import open_video
 
-    return list(itertools.islice(_decode(src, yuv=True), count))
+    return list(itertools.islice(open_video(src, yuv=True).frames, count))
 
 
 def interleaved(commands: dict[str, list[str]], runs: int) -> list[Measurement]:

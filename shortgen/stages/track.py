@@ -311,8 +311,10 @@ class AnalysisImage:
     def __call__(self, frame: Any) -> np.ndarray:
         from shortgen.overlay import is_yuv_frame
 
-        if not is_yuv_frame(frame) or frame.height <= ANALYSIS_SOURCE_HEIGHT:
-            return frame if not is_yuv_frame(frame) else frame.to_ndarray(format="rgb24")
+        if not is_yuv_frame(frame):
+            return frame
+        if frame.height <= ANALYSIS_SOURCE_HEIGHT:
+            return frame.to_ndarray(format="rgb24")
         width = max(2, round(frame.width * ANALYSIS_SOURCE_HEIGHT / frame.height))
         return self.reformatter.reformat(frame, width=width, height=ANALYSIS_SOURCE_HEIGHT, format="rgb24",
                                          interpolation="AREA").to_ndarray()
