@@ -58,20 +58,19 @@ class Terminated(KeyboardInterrupt):
         return 128 + self.signum
 
 
-_stops: list[Terminated] = []
+_first_stop: list[Terminated] = []  # the first signal that asked this process to stop (at most one entry)
 
 
 def record_stop(err: Terminated) -> Terminated:
     """Remember that a signal asked this process to stop, and return the exception to raise for it. The
     exception is raised where the main thread happens to be; :func:`check_stop` raises it again between frames
     and between jobs, so a stop is never lost if that first exception is swallowed on its way up."""
-    _stops.append(err)
+    if not _first_stop:
+        _first_stop.append(err)
     return err
 
 
 def check_stop() -> None:
     """Raise :class:`Terminated` again if a signal has asked this process to stop."""
-    if _stops:
-        first = _stops[0]
-        raise Terminated(first.signum, first.name)
-
+    if _first_stop:
+        raise Terminated(_first_stop[0].signum, _first_stop[0].name)
